@@ -10,7 +10,7 @@ export const contract = {
 /** The contract's type; transports and clients are generic over it. */
 export type Contract = typeof contract;
 /** Name of any method in the contract. */
-export type MethodName = keyof Contract & string;
+export type MethodName = Extract<keyof Contract, string>;
 /** Params a caller sends (before defaults and transforms). */
 export type ParamsInput<M extends MethodName> = z.input<Contract[M]['params']>;
 /** Params a handler receives (after parsing). */
