@@ -1,10 +1,57 @@
 import type { z } from 'zod';
 import type { MethodDef } from './define-method.js';
+import { agentMethods } from './methods/agent.js';
+import { auditMethods } from './methods/audit.js';
+import { authMethods } from './methods/auth.js';
+import { billingMethods } from './methods/billing.js';
+import { fsMethods } from './methods/fs.js';
+import { keysMethods } from './methods/keys.js';
+import { llmMethods } from './methods/llm.js';
+import { modelsMethods } from './methods/models.js';
+import { projectMethods } from './methods/project.js';
+import { runMethods } from './methods/run.js';
 import { systemMethods } from './methods/system.js';
+import { usageMethods } from './methods/usage.js';
+import { usersMethods } from './methods/users.js';
+
+/**
+ * The method families, keyed by the prefix every method name of the family starts with. The JSON Schema
+ * generator writes one file per family, and the gateway routes whole families to the service that owns them.
+ */
+export const METHOD_FAMILIES = {
+  system: systemMethods,
+  auth: authMethods,
+  users: usersMethods,
+  keys: keysMethods,
+  billing: billingMethods,
+  usage: usageMethods,
+  audit: auditMethods,
+  project: projectMethods,
+  fs: fsMethods,
+  run: runMethods,
+  llm: llmMethods,
+  models: modelsMethods,
+  agent: agentMethods,
+} as const satisfies Record<string, Record<string, MethodDef>>;
+
+/** Name of a method family (the part of a method name before the first dot). */
+export type MethodFamily = keyof typeof METHOD_FAMILIES;
 
 /** Every JSON-RPC method of the product, keyed by its wire name (`family.verb`). */
 export const contract = {
   ...systemMethods,
+  ...authMethods,
+  ...usersMethods,
+  ...keysMethods,
+  ...billingMethods,
+  ...usageMethods,
+  ...auditMethods,
+  ...projectMethods,
+  ...fsMethods,
+  ...runMethods,
+  ...llmMethods,
+  ...modelsMethods,
+  ...agentMethods,
 } as const satisfies Record<string, MethodDef>;
 
 /** The contract's type; transports and clients are generic over it. */
@@ -17,16 +64,22 @@ export type ParamsInput<M extends MethodName> = z.input<Contract[M]['params']>;
 export type Params<M extends MethodName> = z.output<Contract[M]['params']>;
 /** Result a handler returns and a caller receives. */
 export type Result<M extends MethodName> = z.output<Contract[M]['result']>;
+// `defineMethod` types `stream` as optional and defaults the notification schema to `ZodNever`, so the schema
+// type, not the presence of the key, tells a streaming method apart.
+type NotificationSchemaOf<D> = D extends { stream?: { params: infer N } }
+  ? [N] extends [z.ZodType]
+    ? [N] extends [z.ZodNever]
+      ? never
+      : N
+    : never
+  : never;
+
 /** Methods that stream notifications before their result. */
 export type StreamingMethodName = {
-  [M in MethodName]: Contract[M] extends { stream: object } ? M : never;
+  [M in MethodName]: [NotificationSchemaOf<Contract[M]>] extends [never] ? never : M;
 }[MethodName];
-/** Params of the notifications a streaming method sends. */
-export type Notification<M extends StreamingMethodName> = Contract[M] extends {
-  stream: { params: infer N extends z.ZodType };
-}
-  ? z.output<N>
-  : never;
+/** Params of the notifications a streaming method sends (without the `requestId` the transport adds). */
+export type Notification<M extends StreamingMethodName> = z.output<NotificationSchemaOf<Contract[M]>>;
 
 /** Reserved notification a client sends to cancel one of its in-flight requests (`rpc.` names are reserved by JSON-RPC). */
 export const CANCEL_NOTIFICATION = 'rpc.cancel';

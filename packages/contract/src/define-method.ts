@@ -36,6 +36,11 @@ export interface MethodDef<
   description: string;
   /** Least role the caller needs. */
   access: Access;
+  /**
+   * Service-to-service only (e.g. `auth.introspect`): the gateway does not expose it to browsers or scripts,
+   * and the owning service authenticates the calling service itself.
+   */
+  internal?: boolean;
   params: TParams;
   result: TResult;
   /** Present when the method streams notifications over the WebSocket before its result. */
