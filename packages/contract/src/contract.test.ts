@@ -1,7 +1,7 @@
 import { readdirSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
-import { CANCEL_NOTIFICATION, contract, isMethodName, METHOD_FAMILIES } from './contract.js';
+import { CANCEL_NOTIFICATION, contract, FAMILY_SERVICE, isMethodName, METHOD_FAMILIES } from './contract.js';
 import { ROLES, roleSatisfies, type MethodDef } from './define-method.js';
 
 const NAME = /^[a-z]+(\.[a-z][a-zA-Z]*)+$/;
@@ -77,6 +77,16 @@ describe('contract', () => {
     expect(notificationNames).toContain('run.output');
     expect(notificationNames).toContain('llm.token');
     expect(notificationNames).toContain('models.downloadProgress');
+  });
+
+  it('routes identity and money to auth, inference to llmserver, the rest to the api', () => {
+    expect(Object.keys(FAMILY_SERVICE).sort()).toEqual(Object.keys(METHOD_FAMILIES).sort());
+    for (const family of ['auth', 'users', 'keys', 'billing', 'usage', 'audit'] as const) {
+      expect(FAMILY_SERVICE[family], family).toBe('auth');
+    }
+    expect(FAMILY_SERVICE.llm).toBe('llmserver');
+    expect(FAMILY_SERVICE.models).toBe('llmserver');
+    expect(FAMILY_SERVICE.run).toBe('api');
   });
 
   it('keeps the cancel notification in the reserved namespace, apart from methods', () => {

@@ -37,6 +37,29 @@ export const METHOD_FAMILIES = {
 /** Name of a method family (the part of a method name before the first dot). */
 export type MethodFamily = keyof typeof METHOD_FAMILIES;
 
+/** A service that answers methods. */
+export type ServiceName = 'api' | 'auth' | 'llmserver';
+
+/**
+ * Which service owns each family. The api gateway answers its own families and forwards the others with the
+ * caller's identity and trace context, so browsers and scripts talk to one origin. `system.*` every service answers.
+ */
+export const FAMILY_SERVICE = {
+  system: 'api',
+  auth: 'auth',
+  users: 'auth',
+  keys: 'auth',
+  billing: 'auth',
+  usage: 'auth',
+  audit: 'auth',
+  project: 'api',
+  fs: 'api',
+  run: 'api',
+  llm: 'llmserver',
+  models: 'llmserver',
+  agent: 'api',
+} as const satisfies Record<MethodFamily, ServiceName>;
+
 /** Every JSON-RPC method of the product, keyed by its wire name (`family.verb`). */
 export const contract = {
   ...systemMethods,

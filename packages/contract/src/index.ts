@@ -30,7 +30,7 @@ export {
   type Result,
   type StreamingMethodName,
 } from './contract.js';
-export { METHOD_FAMILIES, type MethodFamily } from './contract.js';
+export { FAMILY_SERVICE, METHOD_FAMILIES, type MethodFamily, type ServiceName } from './contract.js';
 export {
   JSON_SCHEMA_DIALECT,
   diffRpcSchemas,
@@ -84,7 +84,7 @@ export { keysMethods } from './methods/keys.js';
 export { Balance, GrantKind, billingMethods } from './methods/billing.js';
 export { UsageGroupBy, UsageRow, usageMethods } from './methods/usage.js';
 export { AuditAction, AuditEntry, auditMethods } from './methods/audit.js';
-export { Project, ProjectAccess, ProjectName, projectMethods } from './methods/project.js';
+export { Project, ProjectAccess, ProjectMember, ProjectName, projectMethods } from './methods/project.js';
 export {
   ContentEncoding,
   FileVersion,

@@ -1,6 +1,6 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { contract } from './contract.js';
+import { contract, FAMILY_SERVICE } from './contract.js';
 import type { MethodDef } from './define-method.js';
 import { diffRpcSchemas, renderRpcSchemas, type RpcIndexEntry } from './json-schema.js';
 
@@ -35,6 +35,7 @@ describe('JSON Schema generation', () => {
     for (const entry of index.methods) {
       const def: MethodDef = contract[entry.method as keyof typeof contract];
       expect(entry.access).toBe(def.access);
+      expect(entry.service).toBe(FAMILY_SERVICE[entry.family as keyof typeof FAMILY_SERVICE]);
       expect(entry.streams).toBe(def.stream?.method ?? null);
       const family = JSON.parse(rendered[entry.file] ?? '{}') as { methods: Record<string, unknown> };
       expect(family.methods[entry.method], entry.method).toMatchObject({

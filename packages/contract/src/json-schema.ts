@@ -1,7 +1,7 @@
 // Renders the contract as JSON Schema documents: one per method family plus an index. Pure (no file system)
 // so the generator script, the drift check and the tests all share it, and browsers may import the package.
 import { z } from 'zod';
-import { contract, METHOD_FAMILIES } from './contract.js';
+import { contract, FAMILY_SERVICE, METHOD_FAMILIES, type ServiceName } from './contract.js';
 import type { MethodDef } from './define-method.js';
 
 /** Dialect of every generated schema. */
@@ -14,6 +14,8 @@ const GENERATED_NOTE =
 export interface RpcIndexEntry {
   method: string;
   family: string;
+  /** Service that owns the family (the gateway forwards to it). */
+  service: ServiceName;
   access: MethodDef['access'];
   internal: boolean;
   /** Notification method the call streams before its result, or null. */
@@ -69,6 +71,7 @@ export function renderRpcSchemas(): Record<string, string> {
       index.push({
         method: name,
         family,
+        service: FAMILY_SERVICE[family],
         access: def.access,
         internal: def.internal ?? false,
         streams: def.stream?.method ?? null,
@@ -80,6 +83,7 @@ export function renderRpcSchemas(): Record<string, string> {
       $comment: GENERATED_NOTE,
       title: `CyberDevStudio JSON-RPC methods: ${family}.*`,
       family,
+      service: FAMILY_SERVICE[family],
       methods: described,
     });
   }

@@ -26,6 +26,16 @@ export const Project = z.object({
 /** Project type. */
 export type Project = z.infer<typeof Project>;
 
+/** A member of a project and what they may do there. */
+export const ProjectMember = z.object({
+  userId: UserId,
+  username: z.string().max(64),
+  access: ProjectAccess,
+  addedAt: Timestamp,
+});
+/** Project member type. */
+export type ProjectMember = z.infer<typeof ProjectMember>;
+
 /** Projects: a folder of files plus metadata, owned by a user and shared with members. */
 export const projectMethods = {
   'project.create': defineMethod({
@@ -77,5 +87,28 @@ export const projectMethods = {
     access: 'developer',
     params: z.strictObject({ projectId: ProjectId }),
     result: z.object({ deleted: z.literal(true) }),
+  }),
+  'project.members.list': defineMethod({
+    description: 'The owner and members of a project with their access.',
+    access: 'viewer',
+    params: z.strictObject({ projectId: ProjectId }),
+    result: z.object({ members: z.array(ProjectMember).max(1000) }),
+  }),
+  'project.members.set': defineMethod({
+    description:
+      'Adds a member or changes their access (owner only). A viewer-role user gets read access whatever is asked.',
+    access: 'developer',
+    params: z.strictObject({
+      projectId: ProjectId,
+      userId: UserId,
+      access: z.enum(['write', 'read']).describe('Ownership is not transferable through this method.'),
+    }),
+    result: ProjectMember,
+  }),
+  'project.members.remove': defineMethod({
+    description: 'Removes a member (owner only, or a member leaving).',
+    access: 'viewer',
+    params: z.strictObject({ projectId: ProjectId, userId: UserId }),
+    result: z.object({ removed: z.boolean().describe('False when the user was not a member.') }),
   }),
 } as const;
