@@ -139,10 +139,15 @@ export const modelsMethods = {
     result: z.object({ unloaded: z.boolean(), cancelledRequests: Count }),
   }),
   'models.delete': defineMethod({
-    description: 'Removes a model (unloaded) from the registry and deletes its file; usage history is kept.',
+    description:
+      'Deletes an unloaded model’s file. The registry row goes too unless usage refers to it; then it stays ' +
+      '(status registered) so the ledger keeps its model.',
     access: 'admin',
     params: ByName,
-    result: z.object({ deleted: z.literal(true), freedBytes: Count }),
+    result: z.object({
+      freedBytes: Count,
+      removedFromRegistry: z.boolean().describe('False when usage history keeps the row.'),
+    }),
   }),
   'models.status': defineMethod({
     description: 'Loaded models, their sequences and queues, memory, and downloads in progress.',

@@ -53,7 +53,9 @@ export const usersMethods = {
     result: User,
   }),
   'users.delete': defineMethod({
-    description: 'Deletes a user with its sessions and keys; its usage rows and audit trail are kept.',
+    description:
+      'Deletes a user with no usage history (sessions and keys go too). The ledger never loses a row, so a user ' +
+      'with usage gets `conflict`: disable it instead.',
     access: 'admin',
     params: z.strictObject({ userId: UserId }),
     result: z.object({ deleted: z.literal(true) }),
