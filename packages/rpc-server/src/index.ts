@@ -1,1 +1,28 @@
-export {};
+export { rpcServer, defineHandlers, defineHandler, DEFAULT_RPC_LIMITS } from './rpc-server-plugin.js';
+export type {
+  Authenticate,
+  InternalErrorInfo,
+  RpcContext,
+  RpcHandler,
+  RpcHandlers,
+  RpcId,
+  RpcIdentity,
+  RpcLimits,
+  RpcLogger,
+  RpcServerOptions,
+  RpcTransport,
+} from './server-types.js';
+export type {
+  AnyContract,
+  MethodOf,
+  NotificationOf,
+  ParamsOf,
+  ResultOf,
+  StreamingMethodOf,
+} from './contract-types.js';
+export {
+  API_KEY_SUBPROTOCOL_PREFIX,
+  BEARER_SUBPROTOCOL_PREFIX,
+  RPC_SUBPROTOCOL,
+  headersWithSubprotocolCredentials,
+} from './ws-credentials.js';
