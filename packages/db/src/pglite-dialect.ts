@@ -159,15 +159,17 @@ class PgliteConnection implements DatabaseConnection {
     };
   }
 
-  async *streamQuery<R>(
-    compiledQuery: CompiledQuery,
-    chunkSize: number,
-  ): AsyncIterableIterator<QueryResult<R>> {
-    // PGlite has no cursors over its query API; the result is already in memory, so hand it out in chunks.
-    const { rows } = await this.#run<R>(compiledQuery);
-    for (let start = 0; start < rows.length; start += chunkSize) {
-      yield { rows: rows.slice(start, start + chunkSize) };
-    }
+  streamQuery<R>(): AsyncIterableIterator<QueryResult<R>> {
+    // Kysely's pg dialect streams only with pg-cursor configured, which this project does not; refusing here
+    // too keeps code that works on one driver working on the other.
+    const refusal = new Error(
+      'Streaming queries are not supported; page with limit/offset or keyset pagination',
+    );
+    const iterator: AsyncIterableIterator<QueryResult<R>> = {
+      next: () => Promise.reject(refusal),
+      [Symbol.asyncIterator]: () => iterator,
+    };
+    return iterator;
   }
 
   async #run<R>(compiledQuery: CompiledQuery): Promise<Results<R>> {

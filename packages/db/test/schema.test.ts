@@ -165,6 +165,24 @@ describe.each(DRIVERS)('schema and UsersRepository on %s', (driver) => {
     expect((await users.findById(user.id))?.balance).toBe(0);
   });
 
+  it('rolls back to a savepoint and commits the rest', async () => {
+    const user = await users.create({ username: uniqueName('savepoint'), password_hash: 'x' });
+    const trx = await database.db.startTransaction().execute();
+    await new UsersRepository(trx).adjustBalance({ userId: user.id, delta: 5 });
+    const afterSavepoint = await trx.savepoint('grant').execute();
+    await new UsersRepository(afterSavepoint).adjustBalance({ userId: user.id, delta: 1000 });
+    const rolledBack = await afterSavepoint.rollbackToSavepoint('grant').execute();
+    await rolledBack.commit().execute();
+    expect((await users.findById(user.id))?.balance).toBe(5);
+  });
+
+  it('refuses a streamed query the same way on both drivers', async () => {
+    const stream = database.db.selectFrom('users').selectAll().stream(10);
+    await expect(stream.next()).rejects.toThrow(/stream|cursor/i);
+    const { rows } = await sql<{ n: number }>`select 1::int as n`.execute(database.db);
+    expect(rows).toEqual([{ n: 1 }]);
+  });
+
   it('keeps a CHECK on balance even for writes that bypass the repository', async () => {
     const user = await users.create({ username: uniqueName('direct'), password_hash: 'x' });
     const error: unknown = await database.db
