@@ -11,14 +11,16 @@ import { credentialSubprotocols, resolveCredentials, type CredentialsSource } fr
 import { isWireResponse, unwrap } from './wire.js';
 
 /**
- * The slice of a WebSocket the client uses; both the browser's WebSocket and the `ws` package fit it.
- * Listener parameters are loose on purpose (method syntax keeps them bivariant) so either event type fits.
+ * The slice of a WebSocket the client uses. Events are typed by the few fields read, so both the browser's
+ * WebSocket and the `ws` package fit without a DOM lib or a Node import.
  */
 export interface WebSocketLike {
   readonly readyState: number;
   send(data: string): void;
   close(code?: number, reason?: string): void;
-  addEventListener(type: 'open' | 'close' | 'error' | 'message', listener: (event: never) => void): void;
+  addEventListener(type: 'message', listener: (event: { data: unknown }) => void): void;
+  addEventListener(type: 'close', listener: (event: { code: number; reason: string }) => void): void;
+  addEventListener(type: 'open' | 'error', listener: () => void): void;
 }
 
 /** A WebSocket constructor: the browser global, or `WebSocket` from the `ws` package in Node. */
