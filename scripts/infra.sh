@@ -9,12 +9,13 @@
 # Runs as root on Debian 12. Everything listens on 127.0.0.1 only, on non-standard ports.
 # State (data, logs, pid files) lives in $CYBER_INFRA_STATE (default /var/lib/cyberdevstudio-infra),
 # outside the repository. Overrides: CYBER_PG_PORT, CYBER_REDIS_PORT, CYBER_KAFKA_PORT,
-# CYBER_KAFKA_CONTROLLER_PORT, CYBER_KAFKA_HEAP_OPTS, CYBER_DOCKER_SOCKET, CYBER_CHROMIUM_PATH.
+# CYBER_KAFKA_CONTROLLER_PORT, CYBER_KAFKA_HEAP_OPTS, CYBER_DOCKER_SOCKET, CYBER_CHROMIUM_PATH, and
+# CYBER_INFRA_ENV (where the env file goes; vitest.shared.ts reads the same variable).
 set -euo pipefail
 
 REPO_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 STATE="${CYBER_INFRA_STATE:-/var/lib/cyberdevstudio-infra}"
-ENV_FILE="$REPO_ROOT/.infra/env"
+ENV_FILE="${CYBER_INFRA_ENV:-$REPO_ROOT/.infra/env}"
 
 PG_PORT="${CYBER_PG_PORT:-7432}"
 REDIS_PORT="${CYBER_REDIS_PORT:-7379}"
@@ -443,6 +444,16 @@ chromium_up() {
   SUMMARY+=("chromium: installed at $CHROMIUM_PATH ($("$CHROMIUM_PATH" --version 2>/dev/null | awk '{print $2}'))")
 }
 
+# debootstrap: nothing to start; sandbox-images builds its base image with it.
+debootstrap_status() {
+  if command -v debootstrap >/dev/null; then
+    echo "debootstrap: installed at $(command -v debootstrap)"
+  else
+    echo "debootstrap: NOT installed"
+    return 1
+  fi
+}
+
 chromium_status() {
   if [[ -x "$CHROMIUM_PATH" ]]; then
     echo "chromium: installed at $CHROMIUM_PATH"
@@ -489,6 +500,7 @@ cmd_up() {
   docker_up
   kafka_wait
   chromium_up
+  SUMMARY+=("$(debootstrap_status)")
   write_env
   printf '%s\n' "${SUMMARY[@]}"
   echo "# $ENV_FILE"
@@ -511,6 +523,7 @@ cmd_status() {
   kafka_status || failed=1
   docker_status || failed=1
   chromium_status || failed=1
+  debootstrap_status || failed=1
   if [[ -f "$ENV_FILE" ]]; then echo "env: $ENV_FILE"; else echo "env: $ENV_FILE missing (run up)"; fi
   return "$failed"
 }
