@@ -1,4 +1,11 @@
-import type { z } from 'zod';
+import type {
+  MethodOf,
+  NotificationOf,
+  ParamsInputOf,
+  ParamsOf,
+  ResultOf,
+  StreamingMethodOf,
+} from './contract-types.js';
 import type { MethodDef } from './define-method.js';
 import { agentMethods } from './methods/agent.js';
 import { auditMethods } from './methods/audit.js';
@@ -80,29 +87,17 @@ export const contract = {
 /** The contract's type; transports and clients are generic over it. */
 export type Contract = typeof contract;
 /** Name of any method in the contract. */
-export type MethodName = Extract<keyof Contract, string>;
+export type MethodName = MethodOf<Contract>;
 /** Params a caller sends (before defaults and transforms). */
-export type ParamsInput<M extends MethodName> = z.input<Contract[M]['params']>;
+export type ParamsInput<M extends MethodName> = ParamsInputOf<Contract, M>;
 /** Params a handler receives (after parsing). */
-export type Params<M extends MethodName> = z.output<Contract[M]['params']>;
+export type Params<M extends MethodName> = ParamsOf<Contract, M>;
 /** Result a handler returns and a caller receives. */
-export type Result<M extends MethodName> = z.output<Contract[M]['result']>;
-// `defineMethod` types `stream` as optional and defaults the notification schema to `ZodNever`, so the schema
-// type, not the presence of the key, tells a streaming method apart.
-type NotificationSchemaOf<D> = D extends { stream?: { params: infer N } }
-  ? [N] extends [z.ZodType]
-    ? [N] extends [z.ZodNever]
-      ? never
-      : N
-    : never
-  : never;
-
+export type Result<M extends MethodName> = ResultOf<Contract, M>;
 /** Methods that stream notifications before their result. */
-export type StreamingMethodName = {
-  [M in MethodName]: [NotificationSchemaOf<Contract[M]>] extends [never] ? never : M;
-}[MethodName];
+export type StreamingMethodName = StreamingMethodOf<Contract>;
 /** Params of the notifications a streaming method sends (without the `requestId` the transport adds). */
-export type Notification<M extends StreamingMethodName> = z.output<NotificationSchemaOf<Contract[M]>>;
+export type Notification<M extends StreamingMethodName> = NotificationOf<Contract, M>;
 
 /** Reserved notification a client sends to cancel one of its in-flight requests (`rpc.` names are reserved by JSON-RPC). */
 export const CANCEL_NOTIFICATION = 'rpc.cancel';

@@ -30,6 +30,15 @@ export {
   type Result,
   type StreamingMethodName,
 } from './contract.js';
+export type {
+  AnyContract,
+  MethodOf,
+  NotificationOf,
+  ParamsInputOf,
+  ParamsOf,
+  ResultOf,
+  StreamingMethodOf,
+} from './contract-types.js';
 export { FAMILY_SERVICE, METHOD_FAMILIES, type MethodFamily, type ServiceName } from './contract.js';
 export {
   JSON_SCHEMA_DIALECT,

@@ -7,9 +7,15 @@
 // issues in `data`, an AbortSignal wired to `rpc.cancel` and socket close, stream notifications tied to the
 // request id, and per-connection in-flight limits. Owning the ~250 lines below keeps each rule explicit and
 // tested; the wire format is the same, so the gateway may still use json-rpc-2.0's client where it suits.
-import { CANCEL_NOTIFICATION, RpcError, roleSatisfies, toWireError, type MethodDef } from '@cyber/contract';
+import {
+  CANCEL_NOTIFICATION,
+  RpcError,
+  roleSatisfies,
+  toWireError,
+  type AnyContract,
+  type MethodDef,
+} from '@cyber/contract';
 import type { FastifyRequest } from 'fastify';
-import type { AnyContract } from './contract-types.js';
 import { isPlainObject, readEnvelope, type RpcRequestEnvelope } from './json-rpc-envelope.js';
 import type {
   InternalErrorInfo,

@@ -19,7 +19,7 @@ export type {
   ParamsOf,
   ResultOf,
   StreamingMethodOf,
-} from './contract-types.js';
+} from '@cyber/contract';
 export {
   API_KEY_SUBPROTOCOL_PREFIX,
   BEARER_SUBPROTOCOL_PREFIX,

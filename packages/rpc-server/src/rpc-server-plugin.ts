@@ -1,8 +1,7 @@
-import { contract as productContract, type Contract } from '@cyber/contract';
+import { contract as productContract, type AnyContract, type Contract, type MethodOf } from '@cyber/contract';
 import fastifyWebsocket from '@fastify/websocket';
 import type { FastifyInstance, FastifyPluginAsync } from 'fastify';
 import fp from 'fastify-plugin';
-import type { AnyContract, MethodOf } from './contract-types.js';
 import { createDispatcher } from './dispatcher.js';
 import { registerHttpRoute } from './rpc-http.js';
 import { handleWebSocket } from './rpc-ws.js';

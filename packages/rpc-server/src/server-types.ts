@@ -1,7 +1,14 @@
-import type { Contract, Role } from '@cyber/contract';
+import type {
+  AnyContract,
+  Contract,
+  MethodOf,
+  NotificationOf,
+  ParamsOf,
+  ResultOf,
+  Role,
+} from '@cyber/contract';
 import type { FastifyRequest } from 'fastify';
 import type { IncomingHttpHeaders } from 'node:http';
-import type { AnyContract, MethodOf, NotificationOf, ParamsOf, ResultOf } from './contract-types.js';
 
 /** Who is calling, as resolved by {@link RpcServerOptions.authenticate}. Services may carry more fields. */
 export interface RpcIdentity {
