@@ -12,6 +12,16 @@ export type UserRole = (typeof USER_ROLES)[number];
 /** A timestamp the database fills in (`DEFAULT now()`) and never changes afterwards. */
 type CreatedAt = ColumnType<Date, Date | string | undefined, never>;
 
+/** A timestamp column the application may write (Date or ISO string in, Date out). */
+type Timestamp = ColumnType<Date, Date | string, Date | string>;
+
+/** A UUID primary key the database generates (`DEFAULT gen_random_uuid()`) unless given. */
+type UuidId = ColumnType<string, string | undefined, never>;
+
+/** A JSON object stored as JSONB: read back parsed; written as a JSON string (both drivers accept that). */
+export type JsonObject = Record<string, unknown>;
+type JsonbColumn = ColumnType<JsonObject, string, string>;
+
 /** An id from a BIGSERIAL column: generated on insert, never updated. */
 type Id = ColumnType<number, never, never>;
 
@@ -25,6 +35,14 @@ export interface UsersTable {
   /** Spendable budget in money units (1 unit = 0.000001 credit); a CHECK keeps it >= 0. */
   balance: Generated<number>;
   created_at: CreatedAt;
+  /** Optional email (0003); unique case-insensitively. */
+  email: string | null;
+  /** A disabled user cannot log in and all its tokens and keys are refused (0003). */
+  disabled: Generated<boolean>;
+  /** Last successful login (0003). */
+  last_login_at: Timestamp | null;
+  /** Last change of the account (0003). */
+  updated_at: ColumnType<Date, Date | string | undefined, Date | string>;
 }
 
 /** `models` (0001). */
@@ -53,6 +71,86 @@ export interface TokensUsedTable {
   created_at: CreatedAt;
 }
 
+/** Signature algorithms a signing key may use. */
+export const SIGNING_ALGORITHMS = ['EdDSA', 'ES256'] as const;
+/** A signing key's algorithm. */
+export type SigningAlgorithm = (typeof SIGNING_ALGORITHMS)[number];
+
+/** `signing_keys` (0003): keys that sign access JWTs; at most one has `retired_at` NULL. */
+export interface SigningKeysTable {
+  kid: string;
+  alg: SigningAlgorithm;
+  /** Public JWK (no private members). */
+  public_jwk: JsonbColumn;
+  /** PKCS#8 PEM, stored unencrypted (see 0003_auth.sql). A secret. */
+  private_key_pem: string;
+  created_at: CreatedAt;
+  /** When a newer key took over signing; NULL for the active key. */
+  retired_at: Timestamp | null;
+  /** When its last token expires; it leaves the JWKS afterwards. */
+  not_after: Timestamp | null;
+}
+
+/** `refresh_tokens` (0003): every refresh token issued, hashed; rotation links them into families. */
+export interface RefreshTokensTable {
+  id: UuidId;
+  family_id: string;
+  user_id: number;
+  /** sha256 (base64url) of the token. */
+  token_hash: string;
+  expires_at: Timestamp;
+  rotated_at: Timestamp | null;
+  replaced_by: string | null;
+  revoked_at: Timestamp | null;
+  created_at: CreatedAt;
+}
+
+/** `api_keys` (0003): API keys for scripts; only the secret's hash is stored. */
+export interface ApiKeysTable {
+  id: UuidId;
+  user_id: number;
+  label: string;
+  /** Public leading part of the key, unique. */
+  prefix: string;
+  secret_hash: string;
+  /** Most privileged role the key acts with; NULL means the owner's role. */
+  role_cap: UserRole | null;
+  expires_at: Timestamp | null;
+  last_used_at: Timestamp | null;
+  revoked_at: Timestamp | null;
+  created_at: CreatedAt;
+}
+
+/** `audit_log` (0003): append-only; the database refuses UPDATE, DELETE and TRUNCATE. */
+export interface AuditLogTable {
+  id: UuidId;
+  /** Insertion order (identity column), the paging cursor. */
+  seq: ColumnType<number, never, never>;
+  actor_user_id: number | null;
+  actor_role: UserRole | null;
+  action: string;
+  target_type: string;
+  target_id: string | null;
+  details: ColumnType<JsonObject, string | undefined, never>;
+  trace_id: string | null;
+  ip: string | null;
+  created_at: CreatedAt;
+}
+
+/** `balance_grants` (0003): admin credits and debits, part of the ledger (never deleted). */
+export interface BalanceGrantsTable {
+  id: UuidId;
+  user_id: number;
+  /** Signed change in money units (1 unit = 0.000001 credit); never 0. */
+  amount: number;
+  /** users.balance right after the grant. */
+  balance_after: number;
+  reason: string;
+  actor_user_id: number | null;
+  idempotency_key: string | null;
+  created_at: CreatedAt;
+}
+
 /** `schema_migrations`: written only by the migrator. */
 export interface SchemaMigrationsTable {
   name: string;
@@ -65,6 +163,11 @@ export interface DB {
   users: UsersTable;
   models: ModelsTable;
   tokens_used: TokensUsedTable;
+  signing_keys: SigningKeysTable;
+  refresh_tokens: RefreshTokensTable;
+  api_keys: ApiKeysTable;
+  audit_log: AuditLogTable;
+  balance_grants: BalanceGrantsTable;
   schema_migrations: SchemaMigrationsTable;
 }
 
@@ -82,3 +185,25 @@ export type NewModel = Insertable<ModelsTable>;
 export type TokensUsed = Selectable<TokensUsedTable>;
 /** Columns accepted when inserting a usage row. */
 export type NewTokensUsed = Insertable<TokensUsedTable>;
+/** A `signing_keys` row as read. */
+export type SigningKey = Selectable<SigningKeysTable>;
+/** Columns accepted when inserting a signing key. */
+export type NewSigningKey = Insertable<SigningKeysTable>;
+/** A `refresh_tokens` row as read. */
+export type RefreshToken = Selectable<RefreshTokensTable>;
+/** Columns accepted when inserting a refresh token. */
+export type NewRefreshToken = Insertable<RefreshTokensTable>;
+/** An `api_keys` row as read. */
+export type ApiKeyRow = Selectable<ApiKeysTable>;
+/** Columns accepted when inserting an API key. */
+export type NewApiKey = Insertable<ApiKeysTable>;
+/** Columns accepted when updating an API key. */
+export type ApiKeyUpdate = Updateable<ApiKeysTable>;
+/** An `audit_log` row as read. */
+export type AuditLogRow = Selectable<AuditLogTable>;
+/** Columns accepted when inserting an audit row (the only write the table allows). */
+export type NewAuditLogRow = Insertable<AuditLogTable>;
+/** A `balance_grants` row as read. */
+export type BalanceGrant = Selectable<BalanceGrantsTable>;
+/** Columns accepted when inserting a balance grant. */
+export type NewBalanceGrant = Insertable<BalanceGrantsTable>;
