@@ -39,6 +39,7 @@ export {
   type Argon2Config,
   type AuthConfig,
   type BootstrapAdminConfig,
+  type FilesConfig,
   type InferenceConfig,
   type JwtConfig,
   type LlmConfig,

@@ -64,6 +64,14 @@ export interface SandboxConfig {
   warmPoolSize: number;
 }
 
+/** Limits on project files (`fs.*`). */
+export interface FilesConfig {
+  /** Largest single file `fs.write` accepts and `fs.read` returns, in bytes. */
+  maxFileBytes: number;
+  /** Most bytes the files of one project may take; a write past it is refused with `payload_too_large`. */
+  maxProjectBytes: number;
+}
+
 /** JSON-RPC transport limits. */
 export interface RpcLimitsConfig {
   /** Largest request body accepted on `POST /rpc` and per WebSocket message, in bytes. */
@@ -88,6 +96,8 @@ export interface ApiConfig {
   studioUiDir: string | undefined;
   /** JSON-RPC limits. */
   rpc: RpcLimitsConfig;
+  /** Project file limits. */
+  files: FilesConfig;
   /** Sandbox limits. */
   sandbox: SandboxConfig;
   /** The database (projects and files metadata). */
@@ -115,6 +125,15 @@ const apiSections = {
     .transform((env): RpcLimitsConfig => ({
       bodyLimitBytes: env.CYBER_RPC_BODY_LIMIT_BYTES,
       maxBatchLength: env.CYBER_RPC_MAX_BATCH,
+    })),
+  files: z
+    .object({
+      CYBER_FS_MAX_FILE_BYTES: integer({ default: 10_485_760, min: 1024, max: 1_073_741_824 }),
+      CYBER_FS_MAX_PROJECT_BYTES: integer({ default: 1_073_741_824, min: 1024, max: 1_099_511_627_776 }),
+    })
+    .transform((env): FilesConfig => ({
+      maxFileBytes: env.CYBER_FS_MAX_FILE_BYTES,
+      maxProjectBytes: env.CYBER_FS_MAX_PROJECT_BYTES,
     })),
   sandbox: z
     .object({

@@ -53,6 +53,16 @@ export {
   type UserRole,
   type UserUpdate,
   type UsersTable,
+  type NewProjectRow,
+  type NewRunRow,
+  type ProjectMemberAccess,
+  type ProjectMemberRow,
+  type ProjectMembersTable,
+  type ProjectRow,
+  type ProjectsTable,
+  type RunRow,
+  type RunRowUpdate,
+  type RunsTable,
 } from './schema.js';
 export {
   InsufficientBalanceError,

@@ -158,6 +158,55 @@ export interface SchemaMigrationsTable {
   applied_at: CreatedAt;
 }
 
+/** Access a member has to a project (0010); the owner is `projects.owner_id`, never a member row. */
+export type ProjectMemberAccess = 'write' | 'read';
+
+/** `projects` (0010): metadata of a project; its files live on disk under the data directory. */
+export interface ProjectsTable {
+  id: UuidId;
+  owner_id: number;
+  name: string;
+  description: Generated<string>;
+  /** Bytes the files took when last measured. */
+  size_bytes: Generated<number>;
+  created_at: CreatedAt;
+  updated_at: ColumnType<Date, Date | string | undefined, Date | string>;
+  /** Set on delete; deleted rows are invisible to every method. */
+  deleted_at: Timestamp | null;
+}
+
+/** `project_members` (0010): users a project is shared with. */
+export interface ProjectMembersTable {
+  project_id: string;
+  user_id: number;
+  access: ProjectMemberAccess;
+  added_at: CreatedAt;
+}
+
+/** `runs` (0010): one row per sandbox run, completed when it ends. */
+export interface RunsTable {
+  id: UuidId;
+  project_id: string;
+  user_id: number;
+  language: 'node' | 'python' | 'shell';
+  entry: string | null;
+  /** argv as JSONB (written as a JSON string, read back as an array). */
+  command: ColumnType<string[] | null, string | null, string | null>;
+  status: Generated<'running' | 'finished'>;
+  verdict: 'ok' | 'error' | 'timeout' | 'memory' | 'output_limit' | 'cancelled' | null;
+  exit_code: number | null;
+  signal: string | null;
+  wall_ms: number | null;
+  cpu_ms: number | null;
+  peak_memory_bytes: number | null;
+  stdout_bytes: number | null;
+  stderr_bytes: number | null;
+  stdout_truncated: Generated<boolean>;
+  stderr_truncated: Generated<boolean>;
+  created_at: CreatedAt;
+  finished_at: Timestamp | null;
+}
+
 /** The whole schema, for `Kysely<DB>`. */
 export interface DB {
   users: UsersTable;
@@ -168,6 +217,9 @@ export interface DB {
   api_keys: ApiKeysTable;
   audit_log: AuditLogTable;
   balance_grants: BalanceGrantsTable;
+  projects: ProjectsTable;
+  project_members: ProjectMembersTable;
+  runs: RunsTable;
   schema_migrations: SchemaMigrationsTable;
 }
 
@@ -207,3 +259,15 @@ export type NewAuditLogRow = Insertable<AuditLogTable>;
 export type BalanceGrant = Selectable<BalanceGrantsTable>;
 /** Columns accepted when inserting a balance grant. */
 export type NewBalanceGrant = Insertable<BalanceGrantsTable>;
+/** A `projects` row as read. */
+export type ProjectRow = Selectable<ProjectsTable>;
+/** Columns accepted when inserting a project. */
+export type NewProjectRow = Insertable<ProjectsTable>;
+/** A `project_members` row as read. */
+export type ProjectMemberRow = Selectable<ProjectMembersTable>;
+/** A `runs` row as read. */
+export type RunRow = Selectable<RunsTable>;
+/** Columns accepted when inserting a run. */
+export type NewRunRow = Insertable<RunsTable>;
+/** Columns accepted when completing a run. */
+export type RunRowUpdate = Updateable<RunsTable>;
