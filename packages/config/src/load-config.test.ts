@@ -42,6 +42,19 @@ describe('defaults', () => {
     expect(config.bootstrapAdmin).toEqual({ username: 'admin', password: undefined });
   });
 
+  it('gives auth a JWT audience, a key age for rotation, a per-address login limit and no trusted proxy', () => {
+    const config = loadAuthConfig({});
+    expect(config.jwt.audience).toBe('cyberdevstudio');
+    expect(config.jwt.signingKeyMaxAgeSeconds).toBe(7_776_000);
+    expect(config.loginRateLimit).toEqual({ maxFailures: 5, maxFailuresPerAddress: 50, windowSeconds: 900 });
+    expect(config.trustProxy).toBe(false);
+    expect(loadAuthConfig({ CYBER_AUTH_TRUST_PROXY: 'true' }).trustProxy).toBe(true);
+    expect(loadAuthConfig({ CYBER_AUTH_TRUST_PROXY: '10.0.0.1, 172.16.0.0/12' }).trustProxy).toEqual([
+      '10.0.0.1',
+      '172.16.0.0/12',
+    ]);
+  });
+
   it('gives llmserver its port, all cores but one, and paths under the data dir', () => {
     const config = loadLlmConfig({});
     expect(config.http.port).toBe(7403);

@@ -184,6 +184,13 @@ export interface JwtConfig {
   accessTtlSeconds: number;
   /** Lifetime of a refresh token, in seconds. */
   refreshTtlSeconds: number;
+  /** `aud` claim written into and required from every access token. */
+  audience: string;
+  /**
+   * Age after which the signing key is rotated at start-up, in seconds. The old key stays in the JWKS until the
+   * tokens it signed have expired, so nobody is logged out.
+   */
+  signingKeyMaxAgeSeconds: number;
 }
 
 /** The first admin, created on first start with an empty database. */
@@ -196,8 +203,13 @@ export interface BootstrapAdminConfig {
 
 /** Brute-force protection. */
 export interface LoginRateLimitConfig {
-  /** Failed attempts allowed per account and per address within the window. */
+  /** Failed attempts allowed per account within the window. */
   maxFailures: number;
+  /**
+   * Failed attempts allowed per client address within the window, across all accounts. Higher than the
+   * per-account limit because many users may share one address (an office NAT).
+   */
+  maxFailuresPerAddress: number;
   /** Window length, in seconds. */
   windowSeconds: number;
 }
@@ -214,6 +226,12 @@ export interface UsageSinkConfig {
 export interface AuthConfig {
   /** Where the auth service listens. */
   http: HttpConfig;
+  /**
+   * Which proxies may set `X-Forwarded-For` (Fastify's `trustProxy`): false (default) trusts none, true trusts
+   * any, a list names addresses or CIDRs. Behind the api gateway, name the gateway so per-address login limits
+   * see the real client instead of one shared gateway address.
+   */
+  trustProxy: boolean | string[];
   /** Root directory for everything stored on disk; signing keys live in `<dataDir>/auth`. */
   dataDir: string;
   /** Password hashing cost. */
@@ -238,6 +256,15 @@ export interface AuthConfig {
 
 const authSections = {
   http: httpSchema('AUTH', DEFAULT_PORTS.auth),
+  trustProxy: z.object({ CYBER_AUTH_TRUST_PROXY: optionalText() }).transform((env): boolean | string[] => {
+    const value = env.CYBER_AUTH_TRUST_PROXY?.trim();
+    if (value === undefined || value === 'false' || value === '0') return false;
+    if (value === 'true' || value === '1') return true;
+    return value
+      .split(',')
+      .map((entry) => entry.trim())
+      .filter((entry) => entry !== '');
+  }),
   dataDir: dataDirSchema,
   argon2: z
     .object({
@@ -255,11 +282,15 @@ const authSections = {
       CYBER_JWT_ISSUER: text('cyberdevstudio'),
       CYBER_JWT_ACCESS_TTL_SECONDS: integer({ default: 900, min: 10, max: 86_400 }),
       CYBER_JWT_REFRESH_TTL_SECONDS: integer({ default: 2_592_000, min: 60, max: 31_536_000 }),
+      CYBER_JWT_AUDIENCE: text('cyberdevstudio'),
+      CYBER_JWT_KEY_MAX_AGE_SECONDS: integer({ default: 7_776_000, min: 3600, max: 315_360_000 }),
     })
     .transform((env): JwtConfig => ({
       issuer: env.CYBER_JWT_ISSUER,
       accessTtlSeconds: env.CYBER_JWT_ACCESS_TTL_SECONDS,
       refreshTtlSeconds: env.CYBER_JWT_REFRESH_TTL_SECONDS,
+      audience: env.CYBER_JWT_AUDIENCE,
+      signingKeyMaxAgeSeconds: env.CYBER_JWT_KEY_MAX_AGE_SECONDS,
     })),
   bootstrapAdmin: z
     .object({
@@ -274,9 +305,11 @@ const authSections = {
     .object({
       CYBER_LOGIN_MAX_FAILURES: integer({ default: 5, min: 1, max: 10_000 }),
       CYBER_LOGIN_WINDOW_SECONDS: integer({ default: 900, min: 1, max: 86_400 }),
+      CYBER_LOGIN_MAX_FAILURES_PER_ADDRESS: integer({ default: 50, min: 1, max: 1_000_000 }),
     })
     .transform((env): LoginRateLimitConfig => ({
       maxFailures: env.CYBER_LOGIN_MAX_FAILURES,
+      maxFailuresPerAddress: env.CYBER_LOGIN_MAX_FAILURES_PER_ADDRESS,
       windowSeconds: env.CYBER_LOGIN_WINDOW_SECONDS,
     })),
   usageSink: z
