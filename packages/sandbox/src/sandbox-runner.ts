@@ -157,7 +157,7 @@ function delay(ms: number): Promise<void> {
 
 interface StatsSample {
   cpu_stats?: { cpu_usage?: { total_usage?: number } };
-  memory_stats?: { max_usage?: number; usage?: number; failcnt?: number };
+  memory_stats?: { max_usage?: number; usage?: number; failcnt?: number; limit?: number };
 }
 
 /**
@@ -497,13 +497,16 @@ export class SandboxRunner {
         return { status: null, wallMs, cpuNs: 0, peakBytes: 0, oom: false };
       const [status, stats] = await Promise.all([this.#execExit(exec), this.#oneShotStats(container)]);
       // An OOM kill inside an exec leaves the container running with OOMKilled=false (SANDBOX-FACTS.md):
-      // exit 137 plus a memory cgroup that hit its limit is the signature.
-      const oom = status === 137 && (stats.memory_stats?.failcnt ?? 0) > 0;
+      // exit 137 plus a memory cgroup whose peak reached its limit is the signature. (failcnt is absent from
+      // the engine's stats on this kernel; the peak is exact, see #oneShotStats.)
+      const peak = stats.memory_stats?.max_usage ?? 0;
+      const limit = stats.memory_stats?.limit ?? control.limits.memoryBytes;
+      const oom = status === 137 && ((stats.memory_stats?.failcnt ?? 0) > 0 || peak >= limit * 0.97);
       return {
         status,
         wallMs,
         cpuNs: stats.cpu_stats?.cpu_usage?.total_usage ?? 0,
-        peakBytes: stats.memory_stats?.max_usage ?? 0,
+        peakBytes: peak,
         oom,
       };
     } finally {

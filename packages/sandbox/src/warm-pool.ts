@@ -44,7 +44,7 @@ export class WarmPool {
   /** Idle containers, oldest first. */
   #idle: WarmContainer[] = [];
   readonly #creating = new Set<Promise<void>>();
-  #pendingKeys: WarmKey[] = [];
+  #pending: { key: WarmKey; job: Promise<void> }[] = [];
   #closed = false;
 
   constructor(options: WarmPoolOptions) {
@@ -71,16 +71,16 @@ export class WarmPool {
   fill(key: WarmKey): Promise<void> {
     if (this.#closed || this.#options.size <= 0) return Promise.resolve();
     if (this.#idle.some((entry) => sameKey(entry.key, key))) return Promise.resolve();
-    if (this.#pendingKeys.some((pending) => sameKey(pending, key))) return Promise.resolve();
+    const inFlight = this.#pending.find((pending) => sameKey(pending.key, key));
+    if (inFlight) return inFlight.job;
     const sameLanguage = this.#idle.filter((entry) => entry.key.language === key.language);
-    const pendingSameLanguage = this.#pendingKeys.filter((pending) => pending.language === key.language);
+    const pendingSameLanguage = this.#pending.filter((pending) => pending.key.language === key.language);
     if (pendingSameLanguage.length >= this.#options.size) return Promise.resolve();
     const overflow = sameLanguage.length + pendingSameLanguage.length + 1 - this.#options.size;
     for (const victim of sameLanguage.slice(0, Math.max(0, overflow))) {
       this.#idle.splice(this.#idle.indexOf(victim), 1);
       void this.#background(this.#options.remove(victim.container));
     }
-    this.#pendingKeys.push(key);
     const job = this.#options
       .create(key)
       .then(async (container) => {
@@ -92,9 +92,11 @@ export class WarmPool {
       })
       .catch(this.#options.onError)
       .finally(() => {
-        this.#pendingKeys = this.#pendingKeys.filter((pending) => pending !== key);
+        this.#pending = this.#pending.filter((pending) => pending.key !== key);
       });
-    return this.#background(job);
+    const tracked = this.#background(job);
+    this.#pending.push({ key, job: tracked });
+    return tracked;
   }
 
   #background(job: Promise<void>): Promise<void> {
