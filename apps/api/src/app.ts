@@ -1,0 +1,78 @@
+// The api gateway as a Fastify instance: JSON-RPC on POST /rpc and WebSocket /rpc for projects, files and runs,
+// forwarding of the families other services own, and the health probes. No env reads and no listen here
+// (main.ts does both); every resource handed in is closed by the app's onClose.
+import type { FilesConfig } from '@cyber/config';
+import type { Database } from '@cyber/db';
+import { rpcServer, type Authenticate, type RpcLimits } from '@cyber/rpc-server';
+import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
+import { forwardingHandlers, type ServiceUrls } from './forwarder.js';
+import { projectHandlers } from './project-handlers.js';
+import { ProjectFiles } from './project-files.js';
+import { ProjectRepository } from './project.repository.js';
+import { RunRepository } from './run.repository.js';
+
+export { ProjectFiles, versionOf } from './project-files.js';
+export { forwardedHeaders, type ServiceUrls } from './forwarder.js';
+
+/** Everything the gateway needs; main.ts builds it from the config, tests from their fixtures. */
+export interface AppDeps {
+  /** The database; the app closes it on shutdown. */
+  database: Database;
+  /**
+   * Resolves the caller from `Authorization: Bearer <jwt>` or `X-Cyber-Token` (production: the verifier of
+   * @cyber/auth-client). Runs for every method; public methods still work when it finds nobody.
+   */
+  authenticate: Authenticate;
+  /** Folder holding one folder per project. */
+  projectsDir: string;
+  /** Size limits of project files. */
+  files: FilesConfig;
+  /** Base URLs of the services the gateway forwards to. */
+  services: ServiceUrls;
+  /** JSON-RPC transport limits. */
+  rpcLimits?: RpcLimits;
+  /** Fastify logger options (main.ts passes the level); off when absent. */
+  logger?: FastifyServerOptions['logger'];
+  /** fetch used to forward calls; the global one by default. */
+  fetch?: typeof fetch;
+  /** Called on shutdown after the server stopped accepting requests (e.g. closing the verifier). */
+  onClose?: () => Promise<void>;
+}
+
+/** Builds the gateway. Call `listen` on the result (main.ts) or `inject` (tests). */
+export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
+  const app = Fastify({ logger: deps.logger ?? false });
+  const projects = new ProjectRepository(deps.database.db);
+  const runs = new RunRepository(deps.database.db);
+  const files = new ProjectFiles({
+    projectsDir: deps.projectsDir,
+    maxFileBytes: deps.files.maxFileBytes,
+    maxProjectBytes: deps.files.maxProjectBytes,
+  });
+
+  app.addHook('onClose', async () => {
+    await deps.onClose?.();
+    await deps.database.close();
+  });
+
+  app.get('/healthz', () => Promise.resolve({ status: 'ok' }));
+  app.get('/readyz', async (request, reply) => {
+    try {
+      await projects.ping();
+      return { status: 'ready' };
+    } catch (error) {
+      request.log.warn({ err: error }, 'readyz: database unreachable');
+      return reply.code(503).send({ status: 'unavailable', reason: 'database' });
+    }
+  });
+
+  await app.register(rpcServer, {
+    authenticate: deps.authenticate,
+    ...(deps.rpcLimits === undefined ? {} : { limits: deps.rpcLimits }),
+    handlers: {
+      ...forwardingHandlers({ services: deps.services, ...(deps.fetch ? { fetch: deps.fetch } : {}) }),
+      ...projectHandlers({ projects, runs, files }),
+    },
+  });
+  return app;
+}

@@ -1,0 +1,129 @@
+// Forwarding of the families other services own (FAMILY_SERVICE), so browsers and scripts need one origin.
+// The gateway has already authenticated the caller and checked the role; the owning service checks again
+// (design: "enforced at the gateway and again in each service"), so the caller's own credential travels
+// with the call, never a gateway identity. Errors come back as the service sent them (same code, message and
+// data); a service that cannot be reached is `service_unavailable` naming it.
+//
+// Streaming methods (llm.chat and friends) are forwarded over HTTP: the caller gets the final result, but
+// not the token notifications, even on a WebSocket. Relaying notifications needs a WebSocket per call to
+// the service and is left for the llmserver issue.
+import { randomBytes } from 'node:crypto';
+import {
+  FAMILY_SERVICE,
+  RpcError,
+  contract,
+  type MethodFamily,
+  type ServiceName,
+  type WireError,
+} from '@cyber/contract';
+import { headersWithSubprotocolCredentials, type RpcContext, type RpcHandlers } from '@cyber/rpc-server';
+
+/** The services the gateway forwards to, by name, with the base URL each serves JSON-RPC under (`/rpc`). */
+export type ServiceUrls = Record<Exclude<ServiceName, 'api'>, string>;
+
+/** Options of {@link forwardingHandlers}. */
+export interface ForwarderOptions {
+  /** Base URLs of the services. */
+  services: ServiceUrls;
+  /** fetch implementation (tests may count calls); the global one by default. */
+  fetch?: typeof fetch;
+}
+
+/** W3C trace context: version 00, 32-hex trace id, 16-hex parent id, 2-hex flags. */
+const TRACEPARENT = /^00-(?!0{32})[0-9a-f]{32}-(?!0{16})[0-9a-f]{16}-[0-9a-f]{2}$/;
+
+/** Headers of the caller that the owning service needs: credentials, trace context, correlation id. */
+export function forwardedHeaders(ctx: RpcContext<unknown>): Record<string, string> {
+  // On a WebSocket the credential arrived as a subprotocol; this turns it back into the header.
+  const incoming = headersWithSubprotocolCredentials(ctx.request.headers);
+  const headers: Record<string, string> = {
+    'content-type': 'application/json',
+    'x-correlation-id': ctx.correlationId,
+    'x-forwarded-for': ctx.request.ip,
+  };
+  if (typeof incoming.authorization === 'string') headers.authorization = incoming.authorization;
+  const apiKey = incoming['x-cyber-token'];
+  if (typeof apiKey === 'string') headers['x-cyber-token'] = apiKey;
+  const traceparent = incoming.traceparent;
+  if (typeof traceparent === 'string' && TRACEPARENT.test(traceparent)) {
+    // Same trace, a new span id for the hop (the gateway is the parent of the service's span).
+    headers.traceparent = `00-${traceparent.slice(3, 35)}-${randomBytes(8).toString('hex')}-${traceparent.slice(-2)}`;
+    if (typeof incoming.tracestate === 'string') headers.tracestate = incoming.tracestate;
+  } else {
+    headers.traceparent = `00-${randomBytes(16).toString('hex')}-${randomBytes(8).toString('hex')}-01`;
+  }
+  return headers;
+}
+
+function familyOf(method: string): MethodFamily {
+  return method.slice(0, method.indexOf('.')) as MethodFamily;
+}
+
+function isWireError(value: unknown): value is WireError {
+  return (
+    typeof value === 'object' &&
+    value !== null &&
+    'code' in value &&
+    typeof value.code === 'number' &&
+    'message' in value &&
+    typeof value.message === 'string'
+  );
+}
+
+/** Calls `method` on `service` with the caller's headers; returns its result or throws its error. */
+async function forward(options: {
+  service: Exclude<ServiceName, 'api'>;
+  url: string;
+  method: string;
+  params: unknown;
+  ctx: RpcContext<unknown>;
+  fetch: typeof fetch;
+}): Promise<unknown> {
+  const { service, ctx } = options;
+  const unavailable = (reason: string, cause?: unknown): RpcError =>
+    new RpcError('service_unavailable', {
+      message: `The ${service} service is unavailable`,
+      data: { service, reason },
+      cause,
+    });
+  let response: Response;
+  try {
+    response = await options.fetch(options.url, {
+      method: 'POST',
+      headers: forwardedHeaders(ctx),
+      body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: options.method, params: options.params }),
+      signal: ctx.signal,
+    });
+  } catch (error) {
+    if (ctx.signal.aborted) throw new RpcError('cancelled', { cause: error });
+    throw unavailable('unreachable', error);
+  }
+  let body: unknown;
+  try {
+    body = await response.json();
+  } catch (error) {
+    if (ctx.signal.aborted) throw new RpcError('cancelled', { cause: error });
+    throw unavailable(`HTTP ${response.status} without a JSON-RPC answer`, error);
+  }
+  if (typeof body === 'object' && body !== null) {
+    if ('error' in body && isWireError(body.error)) throw RpcError.fromWire(body.error);
+    if ('result' in body) return body.result;
+  }
+  throw unavailable(`HTTP ${response.status} without a JSON-RPC answer`);
+}
+
+/**
+ * Handlers for every method of the contract that another service owns (and that is not internal to the
+ * services), each forwarding to that service's `/rpc`.
+ */
+export function forwardingHandlers(options: ForwarderOptions): RpcHandlers {
+  const doFetch = options.fetch ?? globalThis.fetch;
+  const handlers: Record<string, (params: unknown, ctx: RpcContext<unknown>) => Promise<unknown>> = {};
+  for (const [method, def] of Object.entries(contract)) {
+    const service = FAMILY_SERVICE[familyOf(method)];
+    if (service === 'api' || def.internal === true) continue;
+    const url = new URL('/rpc', options.services[service]).toString();
+    handlers[method] = (params, ctx) => forward({ service, url, method, params, ctx, fetch: doFetch });
+  }
+  return handlers;
+}

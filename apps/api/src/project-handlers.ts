@@ -1,0 +1,289 @@
+// project.*, fs.* and run.list: the gateway's own families. The rpc plugin has checked the caller's role
+// against the contract; here each handler checks the caller's access to the one project it touches. A project
+// the caller cannot see answers `not_found` (never `forbidden`), so ids cannot be probed; a project they can
+// see but not change answers `forbidden`.
+import { RpcError, type Project, type RunSummary } from '@cyber/contract';
+import type { ProjectRow, RunRow } from '@cyber/db';
+import { defineHandlers, type RpcHandlers } from '@cyber/rpc-server';
+import { callerOf, decodeCursor, encodeCursor, type Caller } from './caller.js';
+import type { ProjectFiles } from './project-files.js';
+import type { AccessibleProject, MemberRow, ProjectRepository } from './project.repository.js';
+import { starterFiles } from './project-templates.js';
+import type { RunRepository } from './run.repository.js';
+
+/** What the project handlers need. */
+export interface ProjectHandlersDeps {
+  projects: ProjectRepository;
+  runs: RunRepository;
+  files: ProjectFiles;
+}
+
+/** Runs listed by project.open. */
+const RECENT_RUNS = 20;
+
+function toProject(row: ProjectRow, access: AccessibleProject['access']): Project {
+  return {
+    id: row.id,
+    name: row.name,
+    description: row.description,
+    ownerId: row.owner_id,
+    access,
+    sizeBytes: row.size_bytes,
+    createdAt: row.created_at.toISOString(),
+    updatedAt: row.updated_at.toISOString(),
+  };
+}
+
+function toMember(member: MemberRow): {
+  userId: number;
+  username: string;
+  access: MemberRow['access'];
+  addedAt: string;
+} {
+  return { ...member, addedAt: member.addedAt.toISOString() };
+}
+
+/** A run row as the contract shows it. */
+export function toRunSummary(row: RunRow): RunSummary {
+  return {
+    runId: row.id,
+    projectId: row.project_id,
+    userId: row.user_id,
+    language: row.language,
+    entry: row.entry,
+    command: row.command,
+    status: row.status,
+    verdict: row.verdict,
+    exitCode: row.exit_code,
+    wallMs: row.wall_ms,
+    startedAt: row.created_at.toISOString(),
+    finishedAt: row.finished_at?.toISOString() ?? null,
+  };
+}
+
+/** Access checks shared by the project, fs and run handlers. */
+export class ProjectAccessGuard {
+  readonly #projects: ProjectRepository;
+
+  constructor(projects: ProjectRepository) {
+    this.#projects = projects;
+  }
+
+  /** The project if the caller owns it or is a member; `not_found` otherwise (never reveals that it exists). */
+  async readable(projectId: string, caller: Caller): Promise<AccessibleProject> {
+    const project = await this.#projects.findAccessible(projectId, caller.userId);
+    if (project === undefined) throw new RpcError('not_found', { message: 'Project not found' });
+    return project;
+  }
+
+  /** The project if the caller may change its files (owner or write member). */
+  async writable(projectId: string, caller: Caller): Promise<AccessibleProject> {
+    const project = await this.readable(projectId, caller);
+    if (project.access === 'read') {
+      throw new RpcError('forbidden', { message: 'Read-only access to this project' });
+    }
+    return project;
+  }
+
+  /** The project if the caller owns it. */
+  async owned(projectId: string, caller: Caller): Promise<AccessibleProject> {
+    const project = await this.readable(projectId, caller);
+    if (project.access !== 'owner') {
+      throw new RpcError('forbidden', { message: 'Only the owner may do this' });
+    }
+    return project;
+  }
+}
+
+/** Handlers of project.*, fs.* and run.list. */
+export function projectHandlers(deps: ProjectHandlersDeps): RpcHandlers {
+  const { projects, runs, files } = deps;
+  const guard = new ProjectAccessGuard(projects);
+
+  /** After a mutation: the new size goes to the row, and the project moves up in listings. */
+  const touched = async (projectId: string): Promise<void> => {
+    await projects.touch(projectId, await files.usage(projectId));
+  };
+
+  return defineHandlers()({
+    'project.create': async (params, ctx) => {
+      const caller = callerOf(ctx.identity);
+      const row = await projects.create({
+        ownerId: caller.userId,
+        name: params.name,
+        description: params.description,
+      });
+      try {
+        await files.create(row.id, starterFiles(params.template));
+      } catch (error) {
+        // No half-made project: the row goes when its folder could not be made.
+        await projects.softDelete(row.id);
+        await files.remove(row.id).catch(() => undefined);
+        throw error;
+      }
+      const size = await files.usage(row.id);
+      if (size > 0) await projects.touch(row.id, size);
+      return toProject({ ...row, size_bytes: size }, 'owner');
+    },
+
+    'project.list': async (params, ctx) => {
+      const caller = callerOf(ctx.identity);
+      const after = decodeCursor(params.cursor);
+      const rows = await projects.listAccessible({
+        userId: caller.userId,
+        query: params.query,
+        limit: params.limit + 1,
+        after: after === undefined ? undefined : { updatedAt: after.at, id: after.id },
+      });
+      const page = rows.slice(0, params.limit);
+      const last = page.at(-1);
+      return {
+        items: page.map((row) => toProject(row, row.access)),
+        nextCursor:
+          rows.length > params.limit && last !== undefined
+            ? encodeCursor({ at: last.updated_at, id: last.id })
+            : null,
+      };
+    },
+
+    'project.open': async (params, ctx) => {
+      const caller = callerOf(ctx.identity);
+      const project = await guard.readable(params.projectId, caller);
+      const tree = await files.list({
+        projectId: project.id,
+        recursive: true,
+        maxEntries: params.maxEntries,
+      });
+      const recent = await runs.listVisible({
+        userId: caller.userId,
+        projectId: project.id,
+        limit: RECENT_RUNS,
+      });
+      return {
+        project: toProject(project, project.access),
+        tree: tree.entries,
+        treeTruncated: tree.truncated,
+        recentRuns: recent.map(toRunSummary),
+      };
+    },
+
+    'project.rename': async (params, ctx) => {
+      const caller = callerOf(ctx.identity);
+      await guard.owned(params.projectId, caller);
+      const row = await projects.rename(params.projectId, params.name);
+      if (row === undefined) throw new RpcError('not_found', { message: 'Project not found' });
+      return toProject(row, 'owner');
+    },
+
+    'project.delete': async (params, ctx) => {
+      const caller = callerOf(ctx.identity);
+      await guard.owned(params.projectId, caller);
+      // The row first: from here on nobody can open the project, then the files go.
+      await projects.softDelete(params.projectId);
+      await files.remove(params.projectId);
+      return { deleted: true as const };
+    },
+
+    'project.members.list': async (params, ctx) => {
+      const caller = callerOf(ctx.identity);
+      const project = await guard.readable(params.projectId, caller);
+      return { members: (await projects.listMembers(project)).map(toMember) };
+    },
+
+    'project.members.set': async (params, ctx) => {
+      const caller = callerOf(ctx.identity);
+      const project = await guard.owned(params.projectId, caller);
+      if (params.userId === project.owner_id) {
+        throw new RpcError('invalid_params', {
+          message: 'The owner is not a member; ownership cannot change here',
+          data: { reason: 'owner' },
+        });
+      }
+      const user = await projects.findUser(params.userId);
+      if (user === undefined) throw new RpcError('not_found', { message: 'User not found' });
+      // A viewer cannot write anywhere, so a write membership would only mislead.
+      const access = user.role === 'viewer' ? 'read' : params.access;
+      const member = await projects.setMember({ projectId: project.id, userId: user.id, access });
+      return toMember(member);
+    },
+
+    'project.members.remove': async (params, ctx) => {
+      const caller = callerOf(ctx.identity);
+      const project = await guard.readable(params.projectId, caller);
+      if (params.userId === project.owner_id) {
+        throw new RpcError('invalid_params', {
+          message: 'The owner cannot be removed; delete the project instead',
+          data: { reason: 'owner' },
+        });
+      }
+      if (project.access !== 'owner' && params.userId !== caller.userId) {
+        throw new RpcError('forbidden', { message: 'Only the owner may remove other members' });
+      }
+      return { removed: await projects.removeMember(project.id, params.userId) };
+    },
+
+    'fs.list': async (params, ctx) => {
+      await guard.readable(params.projectId, callerOf(ctx.identity));
+      return files.list(params);
+    },
+
+    'fs.read': async (params, ctx) => {
+      await guard.readable(params.projectId, callerOf(ctx.identity));
+      return files.read(params);
+    },
+
+    'fs.stat': async (params, ctx) => {
+      await guard.readable(params.projectId, callerOf(ctx.identity));
+      return files.stat(params);
+    },
+
+    'fs.write': async (params, ctx) => {
+      await guard.writable(params.projectId, callerOf(ctx.identity));
+      const result = await files.write(params);
+      await touched(params.projectId);
+      return result;
+    },
+
+    'fs.delete': async (params, ctx) => {
+      await guard.writable(params.projectId, callerOf(ctx.identity));
+      const result = await files.delete(params);
+      await touched(params.projectId);
+      return result;
+    },
+
+    'fs.rename': async (params, ctx) => {
+      await guard.writable(params.projectId, callerOf(ctx.identity));
+      const result = await files.rename(params);
+      await touched(params.projectId);
+      return result;
+    },
+
+    'fs.mkdir': async (params, ctx) => {
+      await guard.writable(params.projectId, callerOf(ctx.identity));
+      const result = await files.mkdir(params);
+      if (result.created) await touched(params.projectId);
+      return result;
+    },
+
+    'run.list': async (params, ctx) => {
+      const caller = callerOf(ctx.identity);
+      const after = decodeCursor(params.cursor);
+      const rows = await runs.listVisible({
+        userId: caller.userId,
+        projectId: params.projectId,
+        status: params.status,
+        limit: params.limit + 1,
+        after: after === undefined ? undefined : { createdAt: after.at, id: after.id },
+      });
+      const page = rows.slice(0, params.limit);
+      const last = page.at(-1);
+      return {
+        items: page.map(toRunSummary),
+        nextCursor:
+          rows.length > params.limit && last !== undefined
+            ? encodeCursor({ at: last.created_at, id: last.id })
+            : null,
+      };
+    },
+  });
+}
