@@ -26,6 +26,8 @@ export interface UsageBatch {
   partition: number;
   /** Valid events, in offset order. */
   events: UsageEvent[];
+  /** Kafka offset of each event (same index as `events`), for parking one by its position. */
+  eventOffsets: string[];
   /** Messages that failed the schema. */
   invalid: InvalidUsageMessage[];
   /** Offset of the last message in this chunk; committed (+1) once the handler returns. */
@@ -147,11 +149,13 @@ export function createUsageConsumer(options: UsageConsumerOptions): UsageConsume
 
 function toBatch(input: { topic: string; partition: number; messages: KafkaMessage[] }): UsageBatch {
   const events: UsageEvent[] = [];
+  const eventOffsets: string[] = [];
   const invalid: InvalidUsageMessage[] = [];
   for (const message of input.messages) {
     const decoded = decodeUsageMessage(message.value);
     if (decoded.ok) {
       events.push(decoded.event);
+      eventOffsets.push(message.offset);
       continue;
     }
     invalid.push({
@@ -167,6 +171,7 @@ function toBatch(input: { topic: string; partition: number; messages: KafkaMessa
     topic: input.topic,
     partition: input.partition,
     events,
+    eventOffsets,
     invalid,
     lastOffset: input.messages.at(-1)?.offset ?? '-1',
   };

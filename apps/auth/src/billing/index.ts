@@ -1,9 +1,44 @@
-// Entry of the billing module (`billing.*`, `usage.summary`, the Kafka usage sink), owned by the billing work.
-// app.ts calls billingModule(services), serves its handlers, calls `start` once ready and `close` on shutdown.
-// Until the module is filled in it serves no methods.
+// The billing module: balances, admin grants, usage summaries, and the usage sink that books `llm.usage`.
+import type { AuthHandlers } from '../auth-types.js';
 import type { AuthModule, AuthServices } from '../services.js';
+import { billingHandlersWith, type ReservedOf } from './billing.handlers.js';
+import { createUsageSink, type UsageSink } from './usage-sink.js';
 
-/** The billing module. */
-export function billingModule(_services: AuthServices): AuthModule {
-  return { handlers: {} };
+/** Options of {@link billingModule}. */
+export interface BillingModuleOptions {
+  /** Run the usage sink (main.ts: when Kafka is configured). Default false, so tests without Kafka need none. */
+  usageSink?: boolean;
+  /** llmserver's open reservations per user; none by default. */
+  reservedOf?: ReservedOf;
 }
+
+/** The handlers of `billing.*` and `usage.summary`. */
+export function billingHandlers(services: AuthServices): AuthHandlers {
+  return billingHandlersWith({ services });
+}
+
+/** The billing module as buildApp composes it: handlers, and the usage sink started and stopped with the app. */
+export function billingModule(services: AuthServices, options: BillingModuleOptions = {}): AuthModule {
+  const sink: UsageSink | undefined = options.usageSink
+    ? createUsageSink({
+        db: services.db,
+        brokers: services.config.kafka.brokers,
+        topic: services.config.kafka.usageTopic,
+        groupId: services.config.usageSink.consumerGroup,
+        maxBatchSize: services.config.usageSink.maxBatchSize,
+        logger: services.logger,
+      })
+    : undefined;
+  return {
+    handlers: billingHandlersWith({
+      services,
+      ...(options.reservedOf ? { reservedOf: options.reservedOf } : {}),
+    }),
+    ...(sink ? { start: () => sink.start(), close: () => sink.stop() } : {}),
+  };
+}
+
+export { billingHandlersWith, type BillingHandlersOptions, type ReservedOf } from './billing.handlers.js';
+export { grantBalance, type GrantOptions } from './billing.service.js';
+export { bookUsageBatch, createUsageSink, type UsageSink, type UsageSinkOptions } from './usage-sink.js';
+export { type BookingResult } from './usage-ledger.repository.js';

@@ -1,9 +1,72 @@
-// Entry of the keys module (API keys, `keys.*`, `auth.introspect`, revocation broadcasts), owned by the keys
-// work. app.ts calls keysModule(services) and uses its `resolveApiKey` for `X-Cyber-Token`. Until the module
-// is filled in it serves no methods and has no resolver, so API keys are refused as unauthenticated.
+// The keys module: API keys (`keys.*`), introspection for other services, and the resolver behind the auth
+// service's own `X-Cyber-Token` authentication.
+import { RpcError } from '@cyber/contract';
+import type { AuthHandlers, AuthIdentity } from '../auth-types.js';
+import { FailureLimiter } from '../identity/login-limiter.js';
 import type { AuthModule, AuthServices } from '../services.js';
+import { ApiKeyService } from './api-key.service.js';
+import { keysHandlersWith } from './keys.handlers.js';
 
-/** The keys module. */
-export function keysModule(_services: AuthServices): AuthModule {
-  return { handlers: {} };
+function keyParts(services: AuthServices): { keys: ApiKeyService; limiter: FailureLimiter } {
+  const keys = new ApiKeyService({
+    db: services.db,
+    redis: services.redis,
+    redisKeyPrefix: services.config.redis.keyPrefix,
+    clock: services.clock,
+    logger: services.logger,
+  });
+  const limiter = new FailureLimiter({
+    redis: services.redis,
+    keyPrefix: services.config.redis.keyPrefix,
+    scope: 'apikey',
+    windowSeconds: services.config.loginRateLimit.windowSeconds,
+  });
+  return { keys, limiter };
 }
+
+/**
+ * The resolver for the auth service's authenticate hook: an identity for a valid key, `unauthenticated` (one
+ * message for every refusal) otherwise.
+ */
+export function resolveApiKey(services: AuthServices): (token: string) => Promise<AuthIdentity> {
+  return resolverOf(keyParts(services).keys);
+}
+
+function resolverOf(keys: ApiKeyService): (token: string) => Promise<AuthIdentity> {
+  return async (token) => {
+    const resolved = await keys.resolve(token);
+    if (resolved === undefined) throw new RpcError('unauthenticated', { message: 'Invalid API key' });
+    return {
+      userId: String(resolved.owner.id),
+      id: resolved.owner.id,
+      username: resolved.owner.username,
+      role: resolved.role,
+      via: 'api_key',
+      keyId: resolved.keyId,
+    };
+  };
+}
+
+/** The handlers of `keys.*` and `auth.introspect`. */
+export function keysHandlers(services: AuthServices): AuthHandlers {
+  return keysHandlersWith({ services, ...keyParts(services) });
+}
+
+/** The keys module as buildApp composes it: handlers plus the API key resolver. */
+export function keysModule(services: AuthServices): AuthModule & { keys: ApiKeyService } {
+  const parts = keyParts(services);
+  return {
+    handlers: keysHandlersWith({ services, ...parts }),
+    resolveApiKey: resolverOf(parts.keys),
+    keys: parts.keys,
+  };
+}
+
+export {
+  ApiKeyService,
+  LAST_USED_INTERVAL_MS,
+  minRole,
+  toApiKey,
+  type ResolvedApiKey,
+} from './api-key.service.js';
+export { INTROSPECTION_CACHE_TTL_MS } from './keys.handlers.js';

@@ -85,7 +85,17 @@ export const authMethods = {
       'Resolves an API key to its user, effective role and balance. For services; unknown and wrong keys look the same.',
     access: 'public',
     internal: true,
-    params: z.strictObject({ token: ApiKeySecret }),
+    params: z.strictObject({
+      token: ApiKeySecret,
+      clientAddress: z
+        .string()
+        .min(1)
+        .max(64)
+        .optional()
+        .describe(
+          'Address of the end client the calling service is serving, so failed keys are rate-limited per client rather than per service.',
+        ),
+    }),
     result: IntrospectionResult,
   }),
 } as const;
