@@ -6,6 +6,7 @@ import { performance } from 'node:perf_hooks';
 import type { Duplex, Readable } from 'node:stream';
 import type Docker from 'dockerode';
 import { RpcError, type RunLanguage, type RunLimits, type RunResult, type RunVerdict } from '@cyber/contract';
+import { readCgroupByExec, readHostCgroup, type CgroupUsage } from './cgroup-usage.js';
 import { KEEPER_USER, SANDBOX_LABEL, SANDBOX_USER, containerSpec } from './container-spec.js';
 import { OutputCapture, type OutputListener } from './output-capture.js';
 import { DEFAULT_LIMITS, containerLimitsKey, resolveLimits, type ResolvedLimits } from './sandbox-limits.js';
@@ -495,19 +496,15 @@ export class SandboxRunner {
       const wallMs = performance.now() - t0;
       if (control.stopReason !== undefined)
         return { status: null, wallMs, cpuNs: 0, peakBytes: 0, oom: false };
-      const [status, stats] = await Promise.all([this.#execExit(exec), this.#oneShotStats(container)]);
-      // An OOM kill inside an exec leaves the container running with OOMKilled=false (SANDBOX-FACTS.md):
-      // exit 137 plus a memory cgroup whose peak reached its limit is the signature. (failcnt is absent from
-      // the engine's stats on this kernel; the peak is exact, see #oneShotStats.)
-      const peak = stats.memory_stats?.max_usage ?? 0;
-      const limit = stats.memory_stats?.limit ?? control.limits.memoryBytes;
-      const oom = status === 137 && ((stats.memory_stats?.failcnt ?? 0) > 0 || peak >= limit * 0.97);
+      const [status, usage] = await Promise.all([this.#execExit(exec), this.#usage(container)]);
       return {
         status,
         wallMs,
-        cpuNs: stats.cpu_stats?.cpu_usage?.total_usage ?? 0,
-        peakBytes: peak,
-        oom,
+        cpuNs: usage?.cpuNs ?? 0,
+        peakBytes: usage?.peakBytes ?? 0,
+        // An OOM kill inside an exec leaves the container running with OOMKilled=false (SANDBOX-FACTS.md);
+        // the cgroup's oom_kill counter is exact (nothing else ran in this container).
+        oom: (usage?.oomKills ?? 0) > 0,
       };
     } finally {
       this.#removeLater(container);
@@ -524,16 +521,12 @@ export class SandboxRunner {
     return null;
   }
 
-  /**
-   * One stats sample of a still-running warm container: exact cgroup v1 counters for the whole container
-   * (memory.max_usage_in_bytes and cpuacct.usage; the idle `sleep` adds next to nothing).
-   */
-  async #oneShotStats(container: Docker.Container): Promise<StatsSample> {
+  /** Counters of a warm container after its exec; see cgroup-usage.ts. Undefined when unreadable. */
+  async #usage(container: Docker.Container): Promise<CgroupUsage | undefined> {
     try {
-      const options = { stream: false, 'one-shot': true } as unknown as { stream: false };
-      return await container.stats(options);
+      return (await readHostCgroup(container.id)) ?? (await readCgroupByExec(container));
     } catch {
-      return {};
+      return undefined;
     }
   }
 
