@@ -6,13 +6,15 @@ import type { Database } from '@cyber/db';
 import { rpcServer, type Authenticate, type RpcLimits } from '@cyber/rpc-server';
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
 import { forwardingHandlers, type ServiceUrls } from './forwarder.js';
-import { projectHandlers } from './project-handlers.js';
+import { ProjectAccessGuard, projectHandlers } from './project-handlers.js';
 import { ProjectFiles } from './project-files.js';
 import { ProjectRepository } from './project.repository.js';
 import { RunRepository } from './run.repository.js';
+import { ActiveRuns, runHandlers, type SandboxDeps } from './run-handlers.js';
 
 export { ProjectFiles, versionOf } from './project-files.js';
 export { forwardedHeaders, type ServiceUrls } from './forwarder.js';
+export type { SandboxDeps, SandboxLike } from './run-handlers.js';
 
 /** Everything the gateway needs; main.ts builds it from the config, tests from their fixtures. */
 export interface AppDeps {
@@ -29,6 +31,8 @@ export interface AppDeps {
   files: FilesConfig;
   /** Base URLs of the services the gateway forwards to. */
   services: ServiceUrls;
+  /** The sandbox for run.exec; without it run.exec and run.cancel answer method_not_found. */
+  sandbox?: SandboxDeps;
   /** JSON-RPC transport limits. */
   rpcLimits?: RpcLimits;
   /** Fastify logger options (main.ts passes the level); off when absent. */
@@ -50,7 +54,11 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     maxProjectBytes: deps.files.maxProjectBytes,
   });
 
+  const guard = new ProjectAccessGuard(projects);
+  const active = new ActiveRuns();
+
   app.addHook('onClose', async () => {
+    active.cancelAll();
     await deps.onClose?.();
     await deps.database.close();
   });
@@ -71,7 +79,16 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     ...(deps.rpcLimits === undefined ? {} : { limits: deps.rpcLimits }),
     handlers: {
       ...forwardingHandlers({ services: deps.services, ...(deps.fetch ? { fetch: deps.fetch } : {}) }),
-      ...projectHandlers({ projects, runs, files }),
+      ...projectHandlers({
+        projects,
+        runs,
+        files,
+        guard,
+        onDelete: (projectId) => active.cancelProject(projectId),
+      }),
+      ...(deps.sandbox === undefined
+        ? {}
+        : runHandlers({ sandbox: deps.sandbox, guard, projects, runs, files, active })),
     },
   });
   return app;

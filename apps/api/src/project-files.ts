@@ -48,6 +48,12 @@ export interface StarterFile {
 
 const UTF8 = new TextDecoder('utf-8', { fatal: true });
 
+// Sandbox runs use the project as /workspace under uid 65534, so they must be able to change what the gateway
+// wrote. Modes are set with fchmod on an O_NOFOLLOW descriptor (never chmod by path, which follows links) and
+// bypass the umask; the projects folder itself is 0700, so no other host user reaches these files.
+const DIR_MODE = 0o777;
+const FILE_MODE = 0o666;
+
 /**
  * The version of a file: a digest of (device, inode, size, mtime in ns). An atomic write makes a new inode, and
  * any in-place change moves mtime, so a stale version never matches; and it needs no read of the content, so
@@ -111,8 +117,14 @@ export class ProjectFiles {
 
   /** Creates the project's folder with its starter files. */
   async create(projectId: string, files: readonly StarterFile[]): Promise<void> {
-    await mkdir(this.#options.projectsDir, { recursive: true });
-    await mkdir(this.hostPath(projectId), { mode: 0o755 });
+    await mkdir(this.#options.projectsDir, { recursive: true, mode: 0o700 });
+    await mkdir(this.hostPath(projectId));
+    const root = await this.#openRoot(projectId);
+    try {
+      await root.chmod(DIR_MODE);
+    } finally {
+      await root.close();
+    }
     this.#usage.set(projectId, 0);
     for (const file of files) {
       await this.write({
@@ -197,29 +209,19 @@ export class ProjectFiles {
   /** `fs.read`. */
   async read(params: Params<'fs.read'>): Promise<Result<'fs.read'>> {
     return this.#withParent(params.projectId, params.path, async ({ parent, name, path }) => {
-      const before = await lstatAt(parent, name);
-      if (before === undefined) throw notFound(path);
-      refuseNonFile(before, path);
-      if (before.size > BigInt(this.#options.maxFileBytes)) {
-        throw tooLarge(`File is larger than the ${this.#options.maxFileBytes}-byte limit`, {
-          limit: this.#options.maxFileBytes,
-          size: Number(before.size),
-        });
-      }
+      // O_NOFOLLOW refuses a link; O_NONBLOCK keeps a FIFO from hanging the open; the fstat then refuses
+      // anything but a regular file before a byte is read. (Device nodes need CAP_MKNOD, which sandboxes lack.)
       const handle = await openFile(parent, name, path);
       try {
         const stats = await handle.stat({ bigint: true });
-        // Swapped between lstat and open: refuse rather than read something we did not check.
-        if (stats.ino !== before.ino || stats.dev !== before.dev || !stats.isFile()) {
-          throw conflict(`File changed while being opened: ${path}`, { path });
-        }
+        refuseNonFile(stats, path);
         if (stats.size > BigInt(this.#options.maxFileBytes)) {
           throw tooLarge(`File is larger than the ${this.#options.maxFileBytes}-byte limit`, {
             limit: this.#options.maxFileBytes,
             size: Number(stats.size),
           });
         }
-        const bytes = await handle.readFile();
+        const bytes = await readExactly(handle, Number(stats.size));
         const encoding = params.encoding === 'auto' ? (isText(bytes) ? 'utf8' : 'base64') : params.encoding;
         return {
           path,
@@ -272,7 +274,7 @@ export class ProjectFiles {
             parent,
             name,
             bytes,
-            mode: current === undefined ? 0o644 : Number(current.mode & 0o777n),
+            mode: current === undefined ? FILE_MODE : Number(current.mode & 0o777n),
           });
           this.#usage.set(params.projectId, used - oldSize + bytes.length);
           return { path, version: versionOf(written), size: bytes.length, created: current === undefined };
@@ -379,10 +381,18 @@ export class ProjectFiles {
         async ({ parent, name, path }) => {
           let created = true;
           try {
-            await mkdir(at(parent, name), { mode: 0o755 });
+            await mkdir(at(parent, name));
           } catch (error) {
             if (errorCode(error) !== 'EEXIST') throw error;
             created = false;
+          }
+          if (created) {
+            const dir = await openChildDir(parent, name, path);
+            try {
+              await dir.chmod(DIR_MODE);
+            } finally {
+              await dir.close();
+            }
           }
           const stats = await lstatAt(parent, name);
           if (stats === undefined) throw notFound(path);
@@ -455,15 +465,18 @@ async function walkToParent(
   let shown = '';
   for (const name of segments.slice(0, -1)) {
     shown = shown === '' ? name : `${shown}/${name}`;
+    let created = false;
     if (createParents) {
       try {
-        await mkdir(at(dir, name), { mode: 0o755 });
+        await mkdir(at(dir, name));
+        created = true;
       } catch (error) {
         if (errorCode(error) !== 'EEXIST') throw error;
       }
     }
     dir = await openChildDir(dir, name, shown);
     handles.push(dir);
+    if (created) await dir.chmod(DIR_MODE);
   }
   const name = segments.at(-1) ?? '';
   return { parent: dir, name, path: shown === '' ? name : `${shown}/${name}` };
@@ -494,6 +507,21 @@ async function openFile(parent: FileHandle, name: string, path: string): Promise
     if (errorCode(error) === 'ENOENT') throw notFound(path);
     throw error;
   }
+}
+
+/**
+ * Reads up to `size` bytes (the size fstat gave; a file that shrank meanwhile gives fewer). The version is that
+ * of the fstat, so a write racing the read makes the version stale, never the content newer than it.
+ */
+async function readExactly(handle: FileHandle, size: number): Promise<Buffer> {
+  const buffer = Buffer.allocUnsafe(size);
+  let offset = 0;
+  while (offset < size) {
+    const { bytesRead } = await handle.read(buffer, offset, size - offset, offset);
+    if (bytesRead === 0) break;
+    offset += bytesRead;
+  }
+  return buffer.subarray(0, offset);
 }
 
 /** UTF-8 text without NUL bytes is sent as text; anything else as base64. */

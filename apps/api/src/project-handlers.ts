@@ -16,7 +16,13 @@ export interface ProjectHandlersDeps {
   projects: ProjectRepository;
   runs: RunRepository;
   files: ProjectFiles;
+  guard: ProjectAccessGuard;
+  /** Called when a project is deleted, before its files go (stops its runs). */
+  onDelete?: (projectId: string) => void;
 }
+
+/** File operations may reuse an access decision for ACCESS_TTL_MS. */
+const CACHED = { cached: true } as const;
 
 /** Runs listed by project.open. */
 const RECENT_RUNS = 20;
@@ -61,24 +67,49 @@ export function toRunSummary(row: RunRow): RunSummary {
   };
 }
 
-/** Access checks shared by the project, fs and run handlers. */
+/** How long an access decision may be reused by fs.* and run.* (as auth's key cache: about a second). */
+const ACCESS_TTL_MS = 1000;
+const ACCESS_CACHE_MAX = 10_000;
+
+/**
+ * Access checks shared by the project, fs and run handlers. File operations are the hot path (an editor
+ * reads and saves constantly), so their access decision is cached for about a second; changes made through
+ * this gateway (membership, delete) drop the project's entries at once, and another gateway instance's change
+ * takes effect within the TTL. project.* methods always read the database.
+ */
 export class ProjectAccessGuard {
   readonly #projects: ProjectRepository;
+  readonly #cache = new Map<string, { project: AccessibleProject; expires: number }>();
 
   constructor(projects: ProjectRepository) {
     this.#projects = projects;
   }
 
   /** The project if the caller owns it or is a member; `not_found` otherwise (never reveals that it exists). */
-  async readable(projectId: string, caller: Caller): Promise<AccessibleProject> {
+  async readable(
+    projectId: string,
+    caller: Caller,
+    options: { cached?: boolean } = {},
+  ): Promise<AccessibleProject> {
+    const key = `${projectId}:${caller.userId}`;
+    if (options.cached === true) {
+      const hit = this.#cache.get(key);
+      if (hit !== undefined && hit.expires > Date.now()) return hit.project;
+    }
     const project = await this.#projects.findAccessible(projectId, caller.userId);
     if (project === undefined) throw new RpcError('not_found', { message: 'Project not found' });
+    if (this.#cache.size >= ACCESS_CACHE_MAX) this.#cache.clear();
+    this.#cache.set(key, { project, expires: Date.now() + ACCESS_TTL_MS });
     return project;
   }
 
   /** The project if the caller may change its files (owner or write member). */
-  async writable(projectId: string, caller: Caller): Promise<AccessibleProject> {
-    const project = await this.readable(projectId, caller);
+  async writable(
+    projectId: string,
+    caller: Caller,
+    options: { cached?: boolean } = {},
+  ): Promise<AccessibleProject> {
+    const project = await this.readable(projectId, caller, options);
     if (project.access === 'read') {
       throw new RpcError('forbidden', { message: 'Read-only access to this project' });
     }
@@ -93,12 +124,16 @@ export class ProjectAccessGuard {
     }
     return project;
   }
+
+  /** Drops cached decisions about a project (its members changed or it was deleted). */
+  forget(projectId: string): void {
+    for (const key of this.#cache.keys()) if (key.startsWith(`${projectId}:`)) this.#cache.delete(key);
+  }
 }
 
 /** Handlers of project.*, fs.* and run.list. */
 export function projectHandlers(deps: ProjectHandlersDeps): RpcHandlers {
-  const { projects, runs, files } = deps;
-  const guard = new ProjectAccessGuard(projects);
+  const { projects, runs, files, guard } = deps;
 
   /** After a mutation: the new size goes to the row, and the project moves up in listings. */
   const touched = async (projectId: string): Promise<void> => {
@@ -180,6 +215,8 @@ export function projectHandlers(deps: ProjectHandlersDeps): RpcHandlers {
       await guard.owned(params.projectId, caller);
       // The row first: from here on nobody can open the project, then the files go.
       await projects.softDelete(params.projectId);
+      guard.forget(params.projectId);
+      deps.onDelete?.(params.projectId);
       await files.remove(params.projectId);
       return { deleted: true as const };
     },
@@ -204,6 +241,7 @@ export function projectHandlers(deps: ProjectHandlersDeps): RpcHandlers {
       // A viewer cannot write anywhere, so a write membership would only mislead.
       const access = user.role === 'viewer' ? 'read' : params.access;
       const member = await projects.setMember({ projectId: project.id, userId: user.id, access });
+      guard.forget(project.id);
       return toMember(member);
     },
 
@@ -219,47 +257,49 @@ export function projectHandlers(deps: ProjectHandlersDeps): RpcHandlers {
       if (project.access !== 'owner' && params.userId !== caller.userId) {
         throw new RpcError('forbidden', { message: 'Only the owner may remove other members' });
       }
-      return { removed: await projects.removeMember(project.id, params.userId) };
+      const removed = await projects.removeMember(project.id, params.userId);
+      guard.forget(project.id);
+      return { removed };
     },
 
     'fs.list': async (params, ctx) => {
-      await guard.readable(params.projectId, callerOf(ctx.identity));
+      await guard.readable(params.projectId, callerOf(ctx.identity), CACHED);
       return files.list(params);
     },
 
     'fs.read': async (params, ctx) => {
-      await guard.readable(params.projectId, callerOf(ctx.identity));
+      await guard.readable(params.projectId, callerOf(ctx.identity), CACHED);
       return files.read(params);
     },
 
     'fs.stat': async (params, ctx) => {
-      await guard.readable(params.projectId, callerOf(ctx.identity));
+      await guard.readable(params.projectId, callerOf(ctx.identity), CACHED);
       return files.stat(params);
     },
 
     'fs.write': async (params, ctx) => {
-      await guard.writable(params.projectId, callerOf(ctx.identity));
+      await guard.writable(params.projectId, callerOf(ctx.identity), CACHED);
       const result = await files.write(params);
       await touched(params.projectId);
       return result;
     },
 
     'fs.delete': async (params, ctx) => {
-      await guard.writable(params.projectId, callerOf(ctx.identity));
+      await guard.writable(params.projectId, callerOf(ctx.identity), CACHED);
       const result = await files.delete(params);
       await touched(params.projectId);
       return result;
     },
 
     'fs.rename': async (params, ctx) => {
-      await guard.writable(params.projectId, callerOf(ctx.identity));
+      await guard.writable(params.projectId, callerOf(ctx.identity), CACHED);
       const result = await files.rename(params);
       await touched(params.projectId);
       return result;
     },
 
     'fs.mkdir': async (params, ctx) => {
-      await guard.writable(params.projectId, callerOf(ctx.identity));
+      await guard.writable(params.projectId, callerOf(ctx.identity), CACHED);
       const result = await files.mkdir(params);
       if (result.created) await touched(params.projectId);
       return result;

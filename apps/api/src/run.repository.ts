@@ -40,6 +40,11 @@ export class RunRepository {
       .execute();
   }
 
+  /** Deletes the row of a run that never started (the sandbox refused it). */
+  async remove(id: string): Promise<void> {
+    await this.#db.deleteFrom('runs').where('id', '=', id).execute();
+  }
+
   /** The run with this id, if its project is live and visible to `userId`. */
   async findVisible(id: string, userId: number): Promise<RunRow | undefined> {
     return this.#visibleQuery(userId).where('r.id', '=', id).executeTakeFirst();

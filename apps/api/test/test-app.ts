@@ -47,6 +47,7 @@ export interface RpcResponse {
 export interface TestAppOptions {
   files?: Partial<AppDeps['files']>;
   services?: AppDeps['services'];
+  sandbox?: AppDeps['sandbox'];
 }
 
 /** Builds the gateway with a fresh database and data directory. Close it in afterAll. */
@@ -69,6 +70,7 @@ export async function startTestApp(options: TestAppOptions = {}): Promise<TestAp
     projectsDir,
     files: { maxFileBytes: 1024 * 1024, maxProjectBytes: 8 * 1024 * 1024, ...options.files },
     services: options.services ?? { auth: 'http://127.0.0.1:9', llmserver: 'http://127.0.0.1:9' },
+    ...(options.sandbox === undefined ? {} : { sandbox: options.sandbox }),
   });
   const users = new UsersRepository(database.db);
 

@@ -46,6 +46,7 @@ export {
   type LoginRateLimitConfig,
   type RpcLimitsConfig,
   type SandboxConfig,
+  type SessionVerificationConfig,
   type StudioUiDevConfig,
   type UsageSinkConfig,
 } from './load-config.js';

@@ -72,6 +72,14 @@ export interface FilesConfig {
   maxProjectBytes: number;
 }
 
+/** How the gateway verifies session JWTs that auth issued (same variables as auth's own `jwt` section). */
+export interface SessionVerificationConfig {
+  /** `iss` required in every access token (`CYBER_JWT_ISSUER`). */
+  issuer: string;
+  /** `aud` required in every access token (`CYBER_JWT_AUDIENCE`). */
+  audience: string;
+}
+
 /** JSON-RPC transport limits. */
 export interface RpcLimitsConfig {
   /** Largest request body accepted on `POST /rpc` and per WebSocket message, in bytes. */
@@ -98,6 +106,8 @@ export interface ApiConfig {
   rpc: RpcLimitsConfig;
   /** Project file limits. */
   files: FilesConfig;
+  /** Session token verification. */
+  sessions: SessionVerificationConfig;
   /** Sandbox limits. */
   sandbox: SandboxConfig;
   /** The database (projects and files metadata). */
@@ -134,6 +144,12 @@ const apiSections = {
     .transform((env): FilesConfig => ({
       maxFileBytes: env.CYBER_FS_MAX_FILE_BYTES,
       maxProjectBytes: env.CYBER_FS_MAX_PROJECT_BYTES,
+    })),
+  sessions: z
+    .object({ CYBER_JWT_ISSUER: text('cyberdevstudio'), CYBER_JWT_AUDIENCE: text('cyberdevstudio') })
+    .transform((env): SessionVerificationConfig => ({
+      issuer: env.CYBER_JWT_ISSUER,
+      audience: env.CYBER_JWT_AUDIENCE,
     })),
   sandbox: z
     .object({

@@ -1,0 +1,69 @@
+// The api gateway process: the only file that reads the environment. Opens the database (and migrates it),
+// creates the session verifier and the sandbox runner, builds the app, listens, and closes everything
+// gracefully on SIGTERM/SIGINT.
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { createVerifier } from '@cyber/auth-client';
+import { loadApiConfig } from '@cyber/config';
+import { createDatabase, migrate } from '@cyber/db';
+import { DEFAULT_LIMITS, DEFAULT_PROFILE_PATH, SandboxRunner, type ResolvedLimits } from '@cyber/sandbox';
+import closeWithGrace from 'close-with-grace';
+// SandboxRunner takes the service's one Docker client (its options say so); this is where it is made.
+import Docker from 'dockerode';
+import { buildApp } from './app.js';
+
+const MiB = 1024 * 1024;
+
+const config = loadApiConfig(process.env);
+
+const database = await createDatabase(config.database);
+await migrate(database.db);
+
+const verifier = createVerifier({
+  authUrl: config.authUrl,
+  issuer: config.sessions.issuer,
+  audience: config.sessions.audience,
+  redisUrl: config.redis.url,
+  redisKeyPrefix: config.redis.keyPrefix,
+});
+
+// The admin maxima from the config; what a run may ask for at most.
+const maxima: ResolvedLimits = {
+  ...DEFAULT_LIMITS,
+  wallMs: config.sandbox.wallTimeMs,
+  cpuMs: config.sandbox.wallTimeMs,
+  memoryBytes: config.sandbox.memoryMb * MiB,
+  pids: config.sandbox.pidsLimit,
+  outputBytes: config.sandbox.outputLimitBytes,
+  nanoCpus: config.sandbox.cpuMillis * 1_000_000,
+};
+// Refuses to start with a malformed or weak seccomp profile; the engine itself is checked per run.
+const runner = SandboxRunner.start({
+  docker: new Docker({ socketPath: config.sandbox.dockerSocket }),
+  profileText: readFileSync(DEFAULT_PROFILE_PATH, 'utf8'),
+  maxima,
+  network: config.sandbox.network,
+  warmPoolSize: config.sandbox.warmPoolSize,
+});
+
+const app = await buildApp({
+  database,
+  authenticate: (headers) => verifier.authenticate(headers),
+  projectsDir: join(config.dataDir, 'projects'),
+  files: config.files,
+  services: { auth: config.authUrl, llmserver: config.llmUrl },
+  sandbox: { runner, maxima },
+  rpcLimits: { bodyLimit: config.rpc.bodyLimitBytes, maxBatch: config.rpc.maxBatchLength },
+  logger: { level: config.telemetry.logLevel },
+  onClose: async () => {
+    await runner.close();
+    await verifier.close();
+  },
+});
+closeWithGrace({ delay: 10_000 }, async ({ err, signal }) => {
+  if (err !== undefined) app.log.error({ err }, 'api: closing after an error');
+  else app.log.info({ signal }, 'api: closing');
+  await app.close();
+});
+
+await app.listen({ host: config.http.host, port: config.http.port });
