@@ -31,6 +31,8 @@ export interface AuthDeps {
   redis: Redis;
   /** Fastify logger option: false (default) for none, or pino options such as `{ level: 'info' }`. */
   logger?: FastifyServerOptions['logger'];
+  /** Run the Kafka usage sink with the app (main.ts does); default false so tests without Kafka need none. */
+  usageSink?: boolean;
   /** Source of the current time; tests pass a controllable clock. */
   clock?: Clock;
   /**
@@ -77,12 +79,25 @@ export async function buildApp(deps: AuthDeps): Promise<FastifyInstance> {
     signingKeys,
     loginLimiter,
     sessions: new SessionService({ db, config, clock, passwords, signingKeys, loginLimiter }),
-    accounts: new AccountService({ db, config, clock, passwords, loginLimiter }),
+    accounts: new AccountService({
+      db,
+      config,
+      clock,
+      passwords,
+      loginLimiter,
+      // Bound below: the keys module is built from these services and broadcasts user changes.
+      onUserChanged: (userId) => keys.keys.publishUserChanged(userId),
+    }),
   };
 
-  // ---- Modules. identity (auth.*, users.*, audit.*) lives here; keys (keys.*, auth.introspect, the API-key
-  // ---- resolver) and billing (billing.*, usage.summary, usage sink) are filled in by their own work.
-  const modules: AuthModule[] = [identityModule(services), keysModule(services), billingModule(services)];
+  // Modules: identity (auth.*, users.*, audit.*), keys (keys.*, auth.introspect, the API-key resolver, the
+  // revocation broadcast) and billing (billing.*, usage.summary, the usage sink).
+  const keys = keysModule(services);
+  const modules: AuthModule[] = [
+    identityModule(services),
+    keys,
+    billingModule(services, { usageSink: deps.usageSink ?? false }),
+  ];
   const handlers: AuthHandlers = Object.assign(
     {},
     ...modules.map((module) => module.handlers),

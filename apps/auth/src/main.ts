@@ -18,6 +18,7 @@ const app = await buildApp({
   database,
   redis,
   logger: { level: config.telemetry.logLevel },
+  usageSink: true,
 });
 
 closeWithGrace({ delay: 10_000 }, async ({ err, signal }) => {

@@ -171,56 +171,89 @@ describe('revocation across processes', () => {
     child?.kill('SIGTERM');
   });
 
-  it('a revoked key is refused by a second service process within one second', async () => {
-    const address = await auth.app.listen({ host: '127.0.0.1', port: 0 });
-    const created = await create(developer, { label: 'remote' });
-    child = spawn(
-      process.execPath,
-      [
-        '--import',
-        'tsx',
-        '--conditions=@cyber/source',
-        fileURLToPath(new URL('fixtures/verifier-child.ts', import.meta.url)),
-      ],
-      {
-        env: {
-          ...process.env,
-          CHILD_AUTH_URL: address,
-          CHILD_ISSUER: auth.config.jwt.issuer,
-          CHILD_REDIS_PREFIX: auth.config.redis.keyPrefix,
+  /** Starts the second service process once, against the auth app listening on a real port. */
+  async function verifierChild(): Promise<(secret: string) => Promise<AskResult>> {
+    if (child === undefined) {
+      const address = await auth.app.listen({ host: '127.0.0.1', port: 0 });
+      child = spawn(
+        process.execPath,
+        [
+          '--import',
+          'tsx',
+          '--conditions=@cyber/source',
+          fileURLToPath(new URL('fixtures/verifier-child.ts', import.meta.url)),
+        ],
+        {
+          env: {
+            ...process.env,
+            CHILD_AUTH_URL: address,
+            CHILD_ISSUER: auth.config.jwt.issuer,
+            CHILD_REDIS_PREFIX: auth.config.redis.keyPrefix,
+          },
+          // `--import tsx` resolves from the working directory: this package has tsx, the root does not.
+          cwd: fileURLToPath(new URL('..', import.meta.url)),
+          stdio: ['ignore', 'pipe', 'inherit'],
         },
-        stdio: ['ignore', 'pipe', 'inherit'],
-      },
-    );
-    const port = await new Promise<number>((resolve, reject) => {
-      child?.stdout?.on('data', (chunk: Buffer) => {
-        const match = /listening (\d+)/.exec(chunk.toString());
-        if (match?.[1]) resolve(Number(match[1]));
+      );
+      childPort = await new Promise<number>((resolve, reject) => {
+        child?.stdout?.on('data', (chunk: Buffer) => {
+          const match = /listening (\d+)/.exec(chunk.toString());
+          if (match?.[1]) resolve(Number(match[1]));
+        });
+        child?.on('exit', (code) => reject(new Error(`verifier child exited (${code})`)));
       });
-      child?.on('exit', (code) => reject(new Error(`verifier child exited (${code})`)));
-    });
-    const ask = async () => {
-      const response = await fetch(`http://127.0.0.1:${port}/`, {
-        headers: { 'x-cyber-token': created.secret },
+    }
+    return async (secret) => {
+      const response = await fetch(`http://127.0.0.1:${childPort}/`, {
+        headers: { 'x-cyber-token': secret },
       });
       return { status: response.status, body: (await response.json()) as { introspections: number } };
     };
-    const warm = await ask();
+  }
+  let childPort = 0;
+
+  /** Polls until the child stops answering 200; returns the final status and how long it took. */
+  async function waitForRefusal(ask: () => Promise<AskResult>): Promise<{ status: number; elapsed: number }> {
+    const since = Date.now();
+    let status = 200;
+    while (status === 200 && Date.now() - since < 5_000) {
+      status = (await ask()).status;
+      if (status === 200) await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+    return { status, elapsed: Date.now() - since };
+  }
+
+  it('a revoked key is refused by a second service process within one second', async () => {
+    const ask = await verifierChild();
+    const created = await create(developer, { label: 'remote' });
+    const warm = await ask(created.secret);
     expect(warm.status).toBe(200);
-    const cached = await ask();
+    const cached = await ask(created.secret);
     expect(cached.status).toBe(200);
     // Served from the cache: no second introspection.
     expect(cached.body.introspections).toBe(warm.body.introspections);
 
     await auth.ok('keys.revoke', { keyId: created.key.id }, { token: developer.accessToken });
-    const revokedAt = Date.now();
-    let status = 200;
-    while (status === 200 && Date.now() - revokedAt < 5_000) {
-      status = (await ask()).status;
-      if (status === 200) await new Promise((resolve) => setTimeout(resolve, 20));
-    }
-    const elapsed = Date.now() - revokedAt;
+    const { status, elapsed } = await waitForRefusal(() => ask(created.secret));
+    expect(status).toBe(401);
+    expect(elapsed).toBeLessThan(1_000);
+  }, 30_000);
+
+  it('a disabled user’s key is refused by a second service process within one second', async () => {
+    const ask = await verifierChild();
+    const target = await auth.userWithRole('developer', admin.accessToken);
+    const created = await create(target, { label: 'soon-disabled' });
+    expect((await ask(created.secret)).status).toBe(200);
+    expect((await ask(created.secret)).status).toBe(200);
+
+    await auth.ok('users.update', { userId: target.user.id, disabled: true }, { token: admin.accessToken });
+    const { status, elapsed } = await waitForRefusal(() => ask(created.secret));
     expect(status).toBe(401);
     expect(elapsed).toBeLessThan(1_000);
   }, 30_000);
 });
+
+interface AskResult {
+  status: number;
+  body: { introspections: number };
+}

@@ -130,6 +130,8 @@ describe('usage sink', () => {
           SINK_GROUP: groupId,
           SINK_BATCH: '200',
         },
+        // `--import tsx` resolves from the working directory: this package has tsx, the root does not.
+        cwd: fileURLToPath(new URL('..', import.meta.url)),
         stdio: ['ignore', 'pipe', 'inherit'],
       },
     );

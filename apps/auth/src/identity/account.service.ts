@@ -18,6 +18,11 @@ export interface AccountServiceOptions {
   clock: Clock;
   passwords: PasswordHasher;
   loginLimiter: FailureLimiter;
+  /**
+   * Told after a committed change that must reach other services at once (role change, disable, delete), so
+   * that their caches of the user's API keys and sessions are dropped (keys module: Redis broadcast).
+   */
+  onUserChanged?: (userId: number) => Promise<void>;
 }
 
 /** What {@link AccountService.create} needs. */
@@ -129,6 +134,9 @@ export class AccountService {
         }
         return after;
       });
+      if (changes.role !== undefined || changes.disabled !== undefined) {
+        await this.#options.onUserChanged?.(userId);
+      }
       return toUserView(updated);
     } catch (error) {
       return conflictFor(error);
@@ -163,6 +171,7 @@ export class AccountService {
         details: { username: target.username, role: target.role },
       });
     });
+    await this.#options.onUserChanged?.(userId);
   }
 
   /**
