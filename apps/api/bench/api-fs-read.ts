@@ -2,6 +2,7 @@
 // bytes, with autocannon (50 connections, 10 s each) in the same run.
 //
 //   pnpm --filter @cyber/api bench:fs-read          (needs scripts/infra.sh up: PostgreSQL)
+//   BENCH_CPU_PROF_DIR=/tmp/prof pnpm --filter @cyber/api bench:fs-read   (V8 CPU profile of the servers)
 //
 // The servers run in a child process so autocannon's own CPU use does not share their event loop. The gateway
 // authenticates every request with @cyber/auth-client's real verifier (an Ed25519 JWT checked against a JWKS
@@ -141,7 +142,10 @@ async function measure(options: autocannon.Options): Promise<Figures> {
 
 async function main(): Promise<void> {
   const child: ChildProcess = fork(fileURLToPath(import.meta.url), ['serve'], {
-    execArgv: process.execArgv,
+    // The profile covers the server process only (both routes), written when it exits after 'stop'.
+    execArgv: process.env.BENCH_CPU_PROF_DIR
+      ? [...process.execArgv, '--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_CPU_PROF_DIR}`]
+      : process.execArgv,
     stdio: 'inherit',
   });
   const ready = await new Promise<Ready>((resolve, reject) => {

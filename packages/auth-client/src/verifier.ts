@@ -6,6 +6,10 @@
 //   as revocation allows: while the Redis revocation feed is subscribed, a revoked key is dropped the moment auth
 //   publishes it, so answers may be kept `cacheTtlMs` (seconds); while the feed is down, at most the TTL auth
 //   advises (<= 1 s). Refused keys are cached for a moment only, so a flood of bad keys costs one lookup each.
+// - Verified session JWTs are cached by token hash for at most `sessionCacheTtlMs` and never past `exp`, with
+//   the same rule: only while the revocation feed is up (or no feed is configured, when nothing revokes
+//   sessions before they expire anyway). A "user" revocation drops that user's cached sessions at once, and each
+//   hit re-checks the user's revocation time against the token's `iat`, so the cache never outlives a revocation.
 import { createHash } from 'node:crypto';
 import type { IncomingHttpHeaders } from 'node:http';
 import { RoleSchema, RpcError, type IntrospectionResult } from '@cyber/contract';
@@ -14,6 +18,7 @@ import { Redis } from 'ioredis';
 import { createRemoteJWKSet, customFetch, errors as joseErrors, jwtVerify, type JWTPayload } from 'jose';
 import type { VerifiedIdentity } from './identity.js';
 import { KeyCache } from './key-cache.js';
+import { SessionCache } from './session-cache.js';
 import { decodeRevocation, revocationChannel } from './revocation.js';
 
 /** JWS algorithms auth may sign with; both asymmetric. */
@@ -50,6 +55,13 @@ export interface VerifierOptions {
   negativeCacheTtlMs?: number;
   /** Most cached keys. Default 10,000. */
   maxCacheEntries?: number;
+  /**
+   * How long a verified session JWT is cached (never past its `exp`), while the revocation feed is up or when
+   * none is configured. 0 verifies every request. Default 60 s.
+   */
+  sessionCacheTtlMs?: number;
+  /** Most cached sessions. Default 10,000. */
+  maxSessionCacheEntries?: number;
   /** Longest lifetime of an access JWT; a user revocation is remembered this long. Default 15 min. */
   maxSessionAgeMs?: number;
   /** Current time in ms (tests move it). Default Date.now. */
@@ -98,6 +110,8 @@ export function createVerifier(options: VerifierOptions): Verifier {
   const maxSessionAgeMs = options.maxSessionAgeMs ?? 15 * 60_000;
   const authUrl = options.authUrl.replace(/\/+$/, '');
   const cache = new KeyCache({ maxEntries: options.maxCacheEntries ?? 10_000, now });
+  const sessionCacheTtlMs = options.sessionCacheTtlMs ?? 60_000;
+  const sessions = new SessionCache({ maxEntries: options.maxSessionCacheEntries ?? 10_000, now });
   const pending = new Map<string, Promise<IntrospectionResult>>();
   // userId -> epoch ms of the latest "user" revocation: sessions issued before it are refused.
   const revokedUsers = new Map<string, number>();
@@ -113,6 +127,7 @@ export function createVerifier(options: VerifierOptions): Verifier {
         url: options.redisUrl,
         channel: revocationChannel(options.redisKeyPrefix ?? 'cyber:'),
         cache,
+        sessions,
         revokedUsers,
         logger: options.logger,
       })
@@ -135,7 +150,7 @@ export function createVerifier(options: VerifierOptions): Verifier {
   }
 
   async function resolveApiKey(token: string, opts: AuthenticateOptions = {}): Promise<VerifiedIdentity> {
-    const tokenHash = createHash('sha256').update(token).digest('base64url');
+    const tokenHash = hashToken(token);
     const cached = cache.get(tokenHash);
     if (cached !== undefined) {
       if (cached.identity === undefined) throw new RpcError('unauthenticated', { message: INVALID_KEY });
@@ -166,7 +181,26 @@ export function createVerifier(options: VerifierOptions): Verifier {
     return identity;
   }
 
+  /** True when the user was revoked at or after `issuedAtMs` (and the revocation still matters). */
+  function revokedSince(userId: string, issuedAtMs: number): boolean {
+    const revokedAt = revokedUsers.get(userId);
+    if (revokedAt === undefined) return false;
+    if (revokedAt + maxSessionAgeMs < now()) {
+      revokedUsers.delete(userId);
+      return false;
+    }
+    return issuedAtMs <= revokedAt;
+  }
+
   async function verifySession(token: string): Promise<VerifiedIdentity> {
+    const tokenHash = hashToken(token);
+    const hit = sessions.get(tokenHash);
+    if (hit !== undefined) {
+      if (!revokedSince(hit.identity.userId, hit.issuedAtMs)) return hit.identity;
+      sessions.delete(tokenHash);
+      throw new RpcError('unauthenticated', { message: INVALID_SESSION });
+    }
+    const subscribedBefore = feed?.isSubscribed() ?? true;
     let payload: JWTPayload;
     try {
       ({ payload } = await jwtVerify(token, jwks, {
@@ -187,20 +221,23 @@ export function createVerifier(options: VerifierOptions): Verifier {
     if (!role.success || !Number.isSafeInteger(id) || id <= 0) {
       throw new RpcError('unauthenticated', { message: INVALID_SESSION });
     }
-    const revokedAt = revokedUsers.get(String(id));
-    if (revokedAt !== undefined) {
-      if (revokedAt + maxSessionAgeMs < now()) revokedUsers.delete(String(id));
-      else if ((payload.iat ?? 0) * 1000 <= revokedAt) {
-        throw new RpcError('unauthenticated', { message: INVALID_SESSION });
-      }
+    const issuedAtMs = (payload.iat ?? 0) * 1000;
+    if (revokedSince(String(id), issuedAtMs)) {
+      throw new RpcError('unauthenticated', { message: INVALID_SESSION });
     }
-    return {
+    const identity: VerifiedIdentity = {
       userId: String(id),
       id,
       role: role.data,
       via: 'session',
       ...(typeof payload.sid === 'string' ? { sessionId: payload.sid } : {}),
     };
+    // Cached only when no revocation can have been missed during the verification (as for API keys).
+    if (subscribedBefore && (feed?.isSubscribed() ?? true)) {
+      const untilExpiry = (payload.exp ?? 0) * 1000 - now();
+      sessions.set(tokenHash, { identity, issuedAtMs }, Math.min(sessionCacheTtlMs, untilExpiry));
+    }
+    return identity;
   }
 
   return {
@@ -229,6 +266,11 @@ export function createVerifier(options: VerifierOptions): Verifier {
   };
 }
 
+/** The cache key of a credential: its SHA-256, so no raw secret is kept as a map key. */
+function hashToken(token: string): string {
+  return createHash('sha256').update(token).digest('base64url');
+}
+
 /** True for failures to reach the JWKS (as opposed to a bad token). */
 function isJwksUnavailable(error: unknown): boolean {
   if (error instanceof joseErrors.JWKSTimeout) return true;
@@ -247,10 +289,11 @@ function subscribeToRevocations(input: {
   url: string;
   channel: string;
   cache: KeyCache;
+  sessions: SessionCache;
   revokedUsers: Map<string, number>;
   logger: VerifierLogger | undefined;
 }): Feed {
-  const { cache, revokedUsers, logger } = input;
+  const { cache, sessions, revokedUsers, logger } = input;
   const redis = new Redis(input.url, { lazyConnect: true, maxRetriesPerRequest: null });
   let subscribed = false;
   redis.on('message', (channel: string, raw: string) => {
@@ -264,6 +307,7 @@ function subscribeToRevocations(input: {
       cache.dropKey(message.keyId);
     } else {
       cache.dropUser(String(message.userId));
+      sessions.dropUser(String(message.userId));
       const previous = revokedUsers.get(String(message.userId)) ?? 0;
       revokedUsers.set(String(message.userId), Math.max(previous, message.at));
     }
@@ -274,12 +318,14 @@ function subscribeToRevocations(input: {
     if (subscribed) logger?.warn({ channel: input.channel }, 'auth-client: revocation feed lost');
     subscribed = false;
     cache.clear();
+    sessions.clear();
   });
   redis.on('error', (error: Error) => logger?.warn({ err: error }, 'auth-client: revocation feed error'));
   redis.on('ready', () => {
     // On a reconnect ioredis resubscribes before 'ready' is emitted.
     if (redis.status === 'ready' && initial.settled) {
       cache.clear();
+      sessions.clear();
       subscribed = true;
     }
   });
