@@ -35,7 +35,7 @@ export interface AuthModule {
    * Resolves an `X-Cyber-Token` to the caller (keys module). Throws `unauthenticated`
    * for an unknown, wrong, expired or revoked key; throws `rate_limited` when resolutions are limited.
    */
-  resolveApiKey?: (token: string) => Promise<AuthIdentity>;
+  resolveApiKey?: (token: string, address: string) => Promise<AuthIdentity>;
   /** Started once the app is ready (e.g. the usage sink's Kafka consumer). */
   start?: () => Promise<void>;
   /** Stopped in the app's onClose, before the database and Redis close. */

@@ -1,5 +1,6 @@
 // Brute-force protection: failed logins are counted per account and per client address in Redis; over the
 // limit the answer is rate_limited (-32007) with retryAfter, before any password is checked.
+import { randomBytes } from 'node:crypto';
 import { RPC_ERROR_CODES } from '@cyber/contract';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ADMIN_PASSWORD, TestAuth, USER_PASSWORD, type Session } from './auth-harness.js';
@@ -108,5 +109,59 @@ describe('login rate limit', () => {
     const unknownUser = await attempt('no-such-user-at-all', 'wrong', freshAddress());
     expect(unknownUser.error?.code).toBe(wrongPassword.error?.code);
     expect(unknownUser.error?.message).toBe(wrongPassword.error?.message);
+  });
+});
+
+describe('API key resolution limits', () => {
+  const createKey = async (session: Session) =>
+    (await t.ok<{ secret: string }>('keys.create', { label: 'limits' }, { token: session.accessToken }))
+      .secret;
+  const me = (apiKey: string, remoteAddress: string) =>
+    t.call('auth.me', undefined, { headers: { 'x-cyber-token': apiKey }, remoteAddress });
+  /** A well-formed key that does not exist, under a fresh prefix, so only the address counter grows. */
+  const unknownKey = (): string => `cds_${randomBytes(6).toString('hex')}_${'B'.repeat(43)}`;
+  /** The same key with another, well-formed secret: finds the key's row, fails the compare. */
+  // `cds_` + 12 hex digits + `_`: the secret itself may contain `_`.
+  const wrongSecretOf = (apiKey: string): string => `${apiKey.slice(0, 17)}${'A'.repeat(43)}`;
+
+  it(`refuses X-Cyber-Token from an address after ${MAX_PER_ADDRESS} failed keys, with retryAfter; other addresses still pass`, async () => {
+    const owner = await t.userWithRole('developer', admin.accessToken);
+    const apiKey = await createKey(owner);
+    const address = freshAddress();
+    for (let i = 0; i < MAX_PER_ADDRESS; i += 1) {
+      expect((await me(unknownKey(), address)).error?.code).toBe(RPC_ERROR_CODES.unauthenticated);
+    }
+    const limited = await me(apiKey, address);
+    expect(limited.error?.code).toBe(RPC_ERROR_CODES.rate_limited);
+    expect(limited.error?.data?.retryAfter).toBeGreaterThan(0);
+    expect((await me(apiKey, freshAddress())).error).toBeUndefined();
+  });
+
+  it(`refuses a key after ${MAX_PER_ACCOUNT} wrong secrets for it from any addresses; other keys still pass`, async () => {
+    const owner = await t.userWithRole('developer', admin.accessToken);
+    const target = await createKey(owner);
+    const other = await createKey(owner);
+    for (let i = 0; i < MAX_PER_ACCOUNT; i += 1) {
+      expect((await me(wrongSecretOf(target), freshAddress())).error?.code).toBe(
+        RPC_ERROR_CODES.unauthenticated,
+      );
+    }
+    expect((await me(target, freshAddress())).error?.code).toBe(RPC_ERROR_CODES.rate_limited);
+    expect((await me(other, freshAddress())).error).toBeUndefined();
+  });
+
+  it('limits auth.introspect per end client address named by the calling service', async () => {
+    const owner = await t.userWithRole('developer', admin.accessToken);
+    const apiKey = await createKey(owner);
+    const client = freshAddress();
+    const introspect = (token: string, clientAddress: string) =>
+      t.call('auth.introspect', { token, clientAddress }, { remoteAddress: '127.0.0.1' });
+    for (let i = 0; i < MAX_PER_ADDRESS; i += 1) {
+      expect((await introspect(unknownKey(), client)).result).toEqual({
+        active: false,
+      });
+    }
+    expect((await introspect(apiKey, client)).error?.code).toBe(RPC_ERROR_CODES.rate_limited);
+    expect((await introspect(apiKey, freshAddress())).result).toMatchObject({ active: true });
   });
 });

@@ -102,6 +102,22 @@ export const MATRIX: MatrixRow[] = [
     audit: { action: 'user.delete', matches: sameUserId },
   },
   { method: 'audit.list', params: () => Promise.resolve({ limit: 10 }), expect: ADMIN_ONLY },
+  {
+    // llmserver reporting a model action with the admin's forwarded token.
+    method: 'audit.record',
+    params: () =>
+      Promise.resolve({
+        action: 'model.load',
+        targetId: `model-${randomUUID()}`,
+        details: { memoryBytes: 1024 },
+      }),
+    expect: ADMIN_ONLY,
+    audit: {
+      action: 'model.load',
+      matches: (entry, params) =>
+        entry.targetId === (params as { targetId: string }).targetId && entry.details.memoryBytes === 1024,
+    },
+  },
 ];
 
 const COVERED_FAMILIES = ['auth', 'users', 'audit'];

@@ -107,6 +107,7 @@ describe('contract', () => {
     expect(admin.sort()).toEqual(
       [
         'audit.list',
+        'audit.record',
         'billing.grant',
         'models.cancelDownload',
         'models.delete',

@@ -92,7 +92,7 @@ export { usersMethods } from './methods/users.js';
 export { keysMethods } from './methods/keys.js';
 export { Balance, GrantKind, billingMethods } from './methods/billing.js';
 export { UsageGroupBy, UsageRow, usageMethods } from './methods/usage.js';
-export { AuditAction, AuditEntry, auditMethods } from './methods/audit.js';
+export { AuditAction, AuditEntry, ReportedAuditAction, auditMethods } from './methods/audit.js';
 export { Project, ProjectAccess, ProjectMember, ProjectName, projectMethods } from './methods/project.js';
 export {
   ContentEncoding,

@@ -1,6 +1,7 @@
 export { rpcServer, defineHandlers, defineHandler, DEFAULT_RPC_LIMITS } from './rpc-server-plugin.js';
 export type {
   Authenticate,
+  AuthenticateMeta,
   InternalErrorInfo,
   RpcContext,
   RpcHandler,

@@ -363,6 +363,14 @@ describe('POST /rpc access control', () => {
     });
     expect(server.authenticate).toHaveBeenCalledTimes(1);
   });
+
+  it('tells authenticate the client address, for per-address limits', async () => {
+    await post(req(1, 'test.whoami'), { authorization: 'Bearer dev-token' });
+    expect(server.authenticate).toHaveBeenCalledWith(
+      expect.objectContaining({ authorization: 'Bearer dev-token' }),
+      { ip: '127.0.0.1' },
+    );
+  });
 });
 
 describe('POST /rpc handler errors', () => {

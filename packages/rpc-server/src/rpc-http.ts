@@ -110,7 +110,7 @@ export async function resolveIdentity<TIdentity extends RpcIdentity>(
   headers = request.headers,
 ): Promise<IdentityOutcome<TIdentity>> {
   try {
-    return { identity: await authenticate(headers) };
+    return { identity: await authenticate(headers, { ip: request.ip }) };
   } catch (error) {
     return {
       error:

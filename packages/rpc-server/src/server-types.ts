@@ -61,9 +61,19 @@ export type RpcHandlers<C extends AnyContract = Contract, TIdentity extends RpcI
   [M in MethodOf<C>]?: RpcHandler<C, M, TIdentity>;
 };
 
-/** Resolves the caller from request headers; `undefined` means anonymous. Throw an RpcError for bad credentials. */
+/** What the transport knows about the connection besides its headers. */
+export interface AuthenticateMeta {
+  /** The client's address as Fastify sees it (honours the app's `trustProxy`); for per-address limits. */
+  ip: string;
+}
+
+/**
+ * Resolves the caller from request headers; `undefined` means anonymous. Throw an RpcError for bad credentials.
+ * Called once per HTTP request and once per WebSocket connection.
+ */
 export type Authenticate<TIdentity extends RpcIdentity = RpcIdentity> = (
   headers: IncomingHttpHeaders,
+  meta: AuthenticateMeta,
 ) => Promise<TIdentity | undefined>;
 
 /** The slice of a pino/Fastify logger the server uses. */

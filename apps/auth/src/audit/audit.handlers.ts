@@ -5,6 +5,7 @@ import type { Kysely } from 'kysely';
 import type { AuthHandlers } from '../auth-types.js';
 import { decodeCursor, pageFrom } from '../paging.js';
 import { AuditRepository } from './audit.repository.js';
+import { auditActorOf, recordAudit } from './record-audit.js';
 
 /** The contract's view of an audit row. */
 export function toAuditEntry(row: AuditLogRow): AuditEntry {
@@ -40,6 +41,18 @@ export function auditHandlers(db: Kysely<DB>): AuthHandlers {
         limit: params.limit + 1,
       });
       return pageFrom(rows, { limit: params.limit, keyOf: (row) => row.seq, toItem: toAuditEntry });
+    },
+    // llmserver reports the model actions it performed for the calling admin (whose token it forwards), so
+    // the actor is that admin, never a name the caller chooses.
+    'audit.record': async (params, ctx) => {
+      await recordAudit(db, {
+        actor: auditActorOf(ctx),
+        action: params.action,
+        targetType: 'model',
+        targetId: params.targetId,
+        details: params.details,
+      });
+      return { recorded: true as const };
     },
   };
 }

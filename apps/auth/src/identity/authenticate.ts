@@ -12,14 +12,14 @@ export interface AuthenticateOptions {
   signingKeys: SigningKeyStore;
   users: AuthUsersRepository;
   /** The keys module's resolver; without one, API keys are refused. */
-  resolveApiKey: ((token: string) => Promise<AuthIdentity>) | undefined;
+  resolveApiKey: ((token: string, address: string) => Promise<AuthIdentity>) | undefined;
 }
 
 const BEARER = /^Bearer[ \t]+([A-Za-z0-9_.-]+)[ \t]*$/i;
 
 /** Builds the rpc-server `authenticate` hook of the auth service. */
 export function createAuthenticate(options: AuthenticateOptions): Authenticate<AuthIdentity> {
-  return async (headers) => {
+  return async (headers, meta) => {
     const authorization = headers.authorization;
     if (authorization !== undefined && authorization !== '') {
       const token = BEARER.exec(authorization)?.[1];
@@ -47,7 +47,7 @@ export function createAuthenticate(options: AuthenticateOptions): Authenticate<A
     if (typeof apiKey === 'string' && apiKey !== '') {
       if (options.resolveApiKey === undefined)
         throw new RpcError('unauthenticated', { message: 'Invalid API key' });
-      return options.resolveApiKey(apiKey);
+      return options.resolveApiKey(apiKey, meta.ip);
     }
     return undefined;
   };

@@ -6,6 +6,7 @@ import { FailureLimiter } from '../identity/login-limiter.js';
 import type { AuthModule, AuthServices } from '../services.js';
 import { ApiKeyService } from './api-key.service.js';
 import { keysHandlersWith } from './keys.handlers.js';
+import { resolveWithLimits } from './limited-resolve.js';
 
 function keyParts(services: AuthServices): { keys: ApiKeyService; limiter: FailureLimiter } {
   const keys = new ApiKeyService({
@@ -24,17 +25,29 @@ function keyParts(services: AuthServices): { keys: ApiKeyService; limiter: Failu
   return { keys, limiter };
 }
 
+/** Resolves `X-Cyber-Token` for the auth service's authenticate hook, given the client's address. */
+export type ApiKeyResolver = (token: string, address: string) => Promise<AuthIdentity>;
+
 /**
  * The resolver for the auth service's authenticate hook: an identity for a valid key, `unauthenticated` (one
- * message for every refusal) otherwise.
+ * message for every refusal) otherwise, behind the same failure limits as `auth.introspect`.
  */
-export function resolveApiKey(services: AuthServices): (token: string) => Promise<AuthIdentity> {
-  return resolverOf(keyParts(services).keys);
+export function resolveApiKey(services: AuthServices): ApiKeyResolver {
+  return resolverOf(services, keyParts(services));
 }
 
-function resolverOf(keys: ApiKeyService): (token: string) => Promise<AuthIdentity> {
-  return async (token) => {
-    const resolved = await keys.resolve(token);
+function resolverOf(
+  services: AuthServices,
+  parts: { keys: ApiKeyService; limiter: FailureLimiter },
+): ApiKeyResolver {
+  return async (token, address) => {
+    const resolved = await resolveWithLimits({
+      ...parts,
+      maxFailuresPerKey: services.config.loginRateLimit.maxFailures,
+      maxFailuresPerAddress: services.config.loginRateLimit.maxFailuresPerAddress,
+      token,
+      address,
+    });
     if (resolved === undefined) throw new RpcError('unauthenticated', { message: 'Invalid API key' });
     return {
       userId: String(resolved.owner.id),
@@ -57,7 +70,7 @@ export function keysModule(services: AuthServices): AuthModule & { keys: ApiKeyS
   const parts = keyParts(services);
   return {
     handlers: keysHandlersWith({ services, ...parts }),
-    resolveApiKey: resolverOf(parts.keys),
+    resolveApiKey: resolverOf(services, parts),
     keys: parts.keys,
   };
 }

@@ -4,10 +4,11 @@ import { RpcError } from '@cyber/contract';
 import { auditActorOf } from '../audit/index.js';
 import type { AuthHandlers, AuthIdentity } from '../auth-types.js';
 import { requestMetaOf } from '../request-meta.js';
-import { type FailureLimiter, type LimitSubject } from '../identity/login-limiter.js';
+import type { FailureLimiter } from '../identity/login-limiter.js';
 import type { AuthServices } from '../services.js';
 import { ApiKeyRepository } from './api-key.repository.js';
 import { type ApiKeyService, toApiKey } from './api-key.service.js';
+import { resolveWithLimits } from './limited-resolve.js';
 
 /** How long a caller may cache an introspection answer when it does not follow the revocation broadcast. */
 export const INTROSPECTION_CACHE_TTL_MS = 1_000;
@@ -95,12 +96,15 @@ export function keysHandlersWith(input: {
 
     'auth.introspect': async (params, ctx) => {
       // Per end client when the calling service names it, else per calling address.
-      const address = params.clientAddress ?? requestMetaOf(ctx.request).ip ?? 'unknown';
-      const subjects: LimitSubject[] = [{ kind: 'address', id: address, max: maxFailures }];
-      await limiter.assertAllowed(subjects);
-      const resolved = await keys.resolve(params.token);
+      const resolved = await resolveWithLimits({
+        keys,
+        limiter,
+        maxFailuresPerKey: maxFailures,
+        maxFailuresPerAddress: services.config.loginRateLimit.maxFailuresPerAddress,
+        token: params.token,
+        address: params.clientAddress ?? requestMetaOf(ctx.request).ip ?? 'unknown',
+      });
       if (resolved === undefined) {
-        await limiter.recordFailure(subjects);
         // One answer for unknown, wrong, expired and revoked keys and disabled owners.
         return { active: false as const };
       }

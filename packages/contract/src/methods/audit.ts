@@ -42,8 +42,29 @@ export const AuditEntry = z.object({
 /** Audit entry type. */
 export type AuditEntry = z.infer<typeof AuditEntry>;
 
+/** Admin actions that happen in llmserver, which reports them to auth (the owner of the audit log). */
+export const ReportedAuditAction = z
+  .enum(['model.register', 'model.download', 'model.load', 'model.unload', 'model.delete'])
+  .describe('A model action performed by llmserver on behalf of the calling admin.');
+
 /** The audit log (admins only). */
 export const auditMethods = {
+  'audit.record': defineMethod({
+    description:
+      'Records an admin action another service performed (llmserver: model actions), with the calling admin as actor.',
+    access: 'admin',
+    internal: true,
+    params: z.strictObject({
+      action: ReportedAuditAction,
+      targetId: z.string().min(1).max(128).describe('The model’s id or name.'),
+      details: z
+        .record(z.string().max(64), z.union([z.string().max(512), z.number(), z.boolean(), z.null()]))
+        .refine((details) => Object.keys(details).length <= 32, 'at most 32 details')
+        .default({})
+        .describe('Flat facts about the action, e.g. bytes downloaded or memory used.'),
+    }),
+    result: z.object({ recorded: z.literal(true) }),
+  }),
   'audit.list': defineMethod({
     description: 'Lists audit rows, newest first, filtered by actor, action, target and time.',
     access: 'admin',

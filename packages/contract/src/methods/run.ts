@@ -179,7 +179,9 @@ export const runMethods = {
     stream: { method: 'run.output', params: RunOutput },
   }),
   'run.stdin': defineMethod({
-    description: 'Writes to the stdin of an interactive run the caller started; `eof` closes it.',
+    description:
+      'Writes to the stdin of an interactive run the caller started; `eof` closes it. Answers when the bytes ' +
+      'were handed to the sandbox (a process that does not read holds the answer until it exits).',
     access: 'developer',
     params: z.strictObject({
       runId: RunId,
@@ -187,6 +189,10 @@ export const runMethods = {
         .string()
         .max(1024 * 1024)
         .default(''),
+      encoding: z
+        .enum(['utf8', 'base64'])
+        .default('utf8')
+        .describe('How `data` is encoded: UTF-8 text, or base64 for binary input.'),
       eof: z.boolean().default(false),
     }),
     result: z.object({ acceptedBytes: Count }),
