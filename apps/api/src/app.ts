@@ -10,7 +10,7 @@ import { ProjectAccessGuard, projectHandlers } from './project-handlers.js';
 import { ProjectFiles } from './project-files.js';
 import { ProjectRepository } from './project.repository.js';
 import { RunRepository } from './run.repository.js';
-import { ActiveRuns, runHandlers, type SandboxDeps } from './run-handlers.js';
+import { ActiveRuns, prewarmOnOpen, runHandlers, type SandboxDeps } from './run-handlers.js';
 
 export { ProjectFiles, versionOf } from './project-files.js';
 export { forwardedHeaders, type ServiceUrls } from './forwarder.js';
@@ -74,18 +74,22 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     }
   });
 
+  const projectRpc = projectHandlers({
+    projects,
+    runs,
+    files,
+    guard,
+    onDelete: (projectId) => active.cancelProject(projectId),
+  });
   await app.register(rpcServer, {
     authenticate: deps.authenticate,
     ...(deps.rpcLimits === undefined ? {} : { limits: deps.rpcLimits }),
     handlers: {
       ...forwardingHandlers({ services: deps.services, ...(deps.fetch ? { fetch: deps.fetch } : {}) }),
-      ...projectHandlers({
-        projects,
-        runs,
-        files,
-        guard,
-        onDelete: (projectId) => active.cancelProject(projectId),
-      }),
+      // With a sandbox, opening a project prewarms a container for the caller's next run.
+      ...(deps.sandbox === undefined
+        ? projectRpc
+        : prewarmOnOpen(projectRpc, { sandbox: deps.sandbox, files })),
       ...(deps.sandbox === undefined
         ? {}
         : runHandlers({ sandbox: deps.sandbox, guard, projects, runs, files, active })),

@@ -1,12 +1,21 @@
-// run.exec and run.cancel: code runs in a fresh sandbox with the project folder at /workspace. Output streams
-// as run.output notifications on a WebSocket (in order, each stream decoded as UTF-8 across chunk borders);
-// over HTTP the result carries the captured output instead. Every run is recorded in `runs`.
+// run.exec, run.stdin and run.cancel: code runs in a fresh sandbox with the project folder at /workspace.
+// Output streams as run.output notifications on a WebSocket (in order, each stream decoded as UTF-8 across chunk
+// borders); over HTTP the result carries the captured output instead. Every run is recorded in `runs`.
 //
-// run.stdin is not served (answers method_not_found): the SandboxRunner takes stdin only at start and closes
-// it, so `interactive: true` is refused with invalid_params rather than pretending stdin stays open.
+// An interactive run keeps its stdin open: run.stdin from the user who started it writes to the process while it
+// runs, `eof` closes it. Opening a project, and finishing a run (the runner refills), leaves a warm container
+// for the caller, so the next run skips the container start.
 import { randomUUID } from 'node:crypto';
+import { PassThrough } from 'node:stream';
 import { StringDecoder } from 'node:string_decoder';
-import { RpcError, type RunLanguage, type RunLimits, type RunResult } from '@cyber/contract';
+import {
+  RpcError,
+  type FsEntry,
+  type RunLanguage,
+  type RunLimits,
+  type RunResult,
+  type RunSummary,
+} from '@cyber/contract';
 import type { SandboxRunRequest, SandboxRunResult } from '@cyber/sandbox';
 import { defineHandlers, type RpcHandlers } from '@cyber/rpc-server';
 import { callerOf } from './caller.js';
@@ -18,6 +27,8 @@ import type { RunRepository } from './run.repository.js';
 /** The part of @cyber/sandbox's SandboxRunner the gateway uses. */
 export interface SandboxLike {
   run(request: SandboxRunRequest): Promise<SandboxRunResult>;
+  /** Starts a warm container for the owner's next run in a workspace (bounded by the runner's pool size). */
+  prewarm?(options: { language: RunLanguage; workspaceDir: string; owner: string }): Promise<void>;
 }
 
 /** Sandbox settings of the gateway. */
@@ -42,15 +53,37 @@ export interface RunHandlersDeps {
 /** How each runtime runs an entry file. */
 const ENTRY_COMMAND: Record<RunLanguage, string> = { node: 'node', python: 'python3', shell: 'sh' };
 
-/** Runs in flight on this gateway, so run.cancel and project.delete can stop them. */
+/** A run in flight on this gateway. */
+interface ActiveRun {
+  controller: AbortController;
+  userId: number;
+  projectId: string;
+  /** Open stdin of an interactive run; the runner destroys it when the run ends. */
+  stdin: PassThrough | undefined;
+}
+
+/** Runs in flight on this gateway, so run.cancel, run.stdin and project.delete can reach them. */
 export class ActiveRuns {
-  readonly #runs = new Map<string, { controller: AbortController; userId: number; projectId: string }>();
+  readonly #runs = new Map<string, ActiveRun>();
 
   /** Registers a run; the returned signal aborts on cancel. */
-  add(runId: string, owner: { userId: number; projectId: string }): AbortController {
+  add(
+    runId: string,
+    owner: { userId: number; projectId: string; stdin?: PassThrough | undefined },
+  ): AbortController {
     const controller = new AbortController();
-    this.#runs.set(runId, { controller, ...owner });
+    this.#runs.set(runId, {
+      controller,
+      userId: owner.userId,
+      projectId: owner.projectId,
+      stdin: owner.stdin,
+    });
     return controller;
+  }
+
+  /** The run if it is in flight here. */
+  get(runId: string): Readonly<ActiveRun> | undefined {
+    return this.#runs.get(runId);
   }
 
   /** Forgets a finished run. */
@@ -77,6 +110,104 @@ export class ActiveRuns {
   }
 }
 
+/** Largest decoded run.stdin payload: the contract's 1 MiB of text, or what 1 MiB of base64 decodes to. */
+const MAX_STDIN_BYTES = 1024 * 1024;
+const BASE64 = /^[A-Za-z0-9+/]*={0,2}$/;
+
+function decodeStdin(data: string, encoding: 'utf8' | 'base64'): Buffer {
+  if (encoding === 'base64' && (data.length % 4 !== 0 || !BASE64.test(data))) {
+    throw new RpcError('invalid_params', { message: 'data is not base64', data: { reason: 'encoding' } });
+  }
+  const bytes = Buffer.from(data, encoding);
+  if (bytes.length > MAX_STDIN_BYTES) {
+    throw new RpcError('payload_too_large', {
+      message: `At most ${MAX_STDIN_BYTES} bytes of stdin per call`,
+      data: { limit: MAX_STDIN_BYTES },
+    });
+  }
+  return bytes;
+}
+
+/**
+ * Hands `data` to the run's stdin and resolves once the pipe took it (backpressure: a process that does not read
+ * holds the answer). Rejects with not_found when the run ends first.
+ */
+function writeStdin(stdin: PassThrough, data: Buffer, eof: boolean): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const flushed = data.length === 0 || stdin.write(data);
+    if (eof) stdin.end();
+    if (flushed) {
+      resolve();
+      return;
+    }
+    const onDrain = (): void => {
+      stdin.off('close', onClose);
+      resolve();
+    };
+    const onClose = (): void => {
+      stdin.off('drain', onDrain);
+      reject(new RpcError('not_found', { message: 'Run finished before it read its input' }));
+    };
+    stdin.once('drain', onDrain);
+    stdin.once('close', onClose);
+  });
+}
+
+/** Runtime of a project's first runnable file, by name; undefined when nothing looks runnable. */
+function languageOfTree(tree: readonly FsEntry[]): RunLanguage | undefined {
+  const files = tree.filter((entry) => entry.type === 'file').map((entry) => entry.path);
+  const byName: [RegExp, RunLanguage][] = [
+    [/(^|\/)main\.py$/, 'python'],
+    [/(^|\/)(index|main)\.m?js$/, 'node'],
+    [/\.py$/, 'python'],
+    [/\.m?js$/, 'node'],
+    [/\.sh$/, 'shell'],
+  ];
+  for (const [pattern, language] of byName) if (files.some((path) => pattern.test(path))) return language;
+  return undefined;
+}
+
+/** What project.open answers, as far as prewarming needs it. */
+interface OpenedProject {
+  project: { id: string; access: 'owner' | 'write' | 'read' };
+  tree: FsEntry[];
+  recentRuns: RunSummary[];
+}
+
+/**
+ * Wraps project.open so that opening a project the caller may run code in prewarms a container for them: the
+ * language of their latest run in it, else of anyone's, else guessed from the files. Fire and forget: the answer
+ * never waits for the engine, and failures go to the runner's background error handler.
+ */
+export function prewarmOnOpen(
+  handlers: RpcHandlers,
+  deps: { sandbox: SandboxDeps; files: ProjectFiles },
+): RpcHandlers {
+  const open = handlers['project.open'];
+  const prewarm = deps.sandbox.runner.prewarm?.bind(deps.sandbox.runner);
+  if (open === undefined || prewarm === undefined) return handlers;
+  return {
+    ...handlers,
+    'project.open': async (params, ctx) => {
+      const opened = await open(params, ctx);
+      const caller = callerOf(ctx.identity);
+      const { project, recentRuns, tree }: OpenedProject = opened;
+      if (caller.role !== 'viewer' && project.access !== 'read') {
+        const own = recentRuns.find((run) => run.userId === caller.userId);
+        const language = own?.language ?? recentRuns[0]?.language ?? languageOfTree(tree);
+        if (language !== undefined) {
+          void prewarm({
+            language,
+            workspaceDir: deps.files.hostPath(project.id),
+            owner: String(caller.userId),
+          });
+        }
+      }
+      return opened;
+    },
+  };
+}
+
 function clampLimits(requested: RunLimits | undefined, maxima: Required<RunLimits>): RunLimits | undefined {
   if (requested === undefined) return undefined;
   const clamped: RunLimits = {};
@@ -87,7 +218,7 @@ function clampLimits(requested: RunLimits | undefined, maxima: Required<RunLimit
   return clamped;
 }
 
-/** Handlers of run.exec and run.cancel. */
+/** Handlers of run.exec, run.stdin and run.cancel. */
 export function runHandlers(deps: RunHandlersDeps): RpcHandlers {
   const { sandbox, guard, projects, runs, files, active } = deps;
 
@@ -95,12 +226,6 @@ export function runHandlers(deps: RunHandlersDeps): RpcHandlers {
     'run.exec': async (params, ctx) => {
       const caller = callerOf(ctx.identity);
       const project = await guard.writable(params.projectId, caller);
-      if (params.interactive) {
-        throw new RpcError('invalid_params', {
-          message: 'Interactive runs are not supported yet: pass stdin with the call',
-          data: { reason: 'interactive_unsupported' },
-        });
-      }
       let command: string[];
       if (params.entry !== undefined) {
         // The entry must be a regular file of the project, reached without links (same rules as fs.*).
@@ -125,7 +250,9 @@ export function runHandlers(deps: RunHandlersDeps): RpcHandlers {
         entry: params.entry ?? null,
         command: params.entry === undefined ? JSON.stringify(command) : null,
       });
-      const controller = active.add(runId, { userId: caller.userId, projectId: project.id });
+      // Interactive: stdin stays open for run.stdin; `stdin` of the call is its first input.
+      const stdin = params.interactive ? new PassThrough() : undefined;
+      const controller = active.add(runId, { userId: caller.userId, projectId: project.id, stdin });
       const onCallerGone = (): void => controller.abort(new RpcError('cancelled'));
       ctx.signal.addEventListener('abort', onCallerGone, { once: true });
       const streaming = ctx.transport === 'ws';
@@ -147,6 +274,8 @@ export function runHandlers(deps: RunHandlersDeps): RpcHandlers {
           command,
           workspaceDir: files.hostPath(project.id),
           ...(params.stdin === undefined ? {} : { stdin: params.stdin }),
+          ...(stdin === undefined ? {} : { stdinStream: stdin }),
+          owner: String(caller.userId),
           ...(params.env === undefined ? {} : { env: params.env }),
           ...(params.limits === undefined ? {} : { limits: clampLimits(params.limits, sandbox.maxima) }),
           signal: controller.signal,
@@ -164,6 +293,8 @@ export function runHandlers(deps: RunHandlersDeps): RpcHandlers {
       } finally {
         ctx.signal.removeEventListener('abort', onCallerGone);
         active.delete(runId);
+        // The runner destroys it after a run; here also when the run never started.
+        stdin?.destroy();
       }
       await runs.finish(runId, {
         verdict: result.verdict,
@@ -184,6 +315,36 @@ export function runHandlers(deps: RunHandlersDeps): RpcHandlers {
       const { stdout, stderr, ...rest } = result;
       const answer: RunResult = { ...rest, runId };
       return streaming ? answer : { ...answer, stdout, stderr };
+    },
+
+    'run.stdin': async (params, ctx) => {
+      const caller = callerOf(ctx.identity);
+      const run = active.get(params.runId);
+      if (run === undefined) {
+        throw new RpcError('not_found', { message: 'Run not found or no longer running' });
+      }
+      if (run.userId !== caller.userId) {
+        // Only the user who started it types into it. Whoever cannot see the project learns nothing (not_found).
+        await guard.readable(run.projectId, caller);
+        throw new RpcError('forbidden', {
+          message: 'Only the user who started the run may write to its stdin',
+        });
+      }
+      if (run.stdin === undefined) {
+        throw new RpcError('invalid_params', {
+          message: 'The run is not interactive: start it with interactive: true',
+          data: { reason: 'not_interactive' },
+        });
+      }
+      if (run.stdin.writableEnded || run.stdin.destroyed) {
+        throw new RpcError('invalid_params', {
+          message: 'stdin of this run is already closed',
+          data: { reason: 'stdin_closed' },
+        });
+      }
+      const data = decodeStdin(params.data, params.encoding);
+      await writeStdin(run.stdin, data, params.eof);
+      return { acceptedBytes: data.length };
     },
 
     'run.cancel': async (params, ctx) => {

@@ -17,6 +17,12 @@ export {
   type SeccompProfile,
 } from './seccomp-profile.js';
 export { DEFAULT_LIMITS, resolveLimits, type ResolvedLimits } from './sandbox-limits.js';
-export { SANDBOX_LABEL, SANDBOX_USER } from './container-spec.js';
+export {
+  KEEPER_USER,
+  SANDBOX_LABEL,
+  SANDBOX_USER,
+  containerSpec,
+  type ContainerSpecOptions,
+} from './container-spec.js';
 export { BUILD_SCRIPT } from './sandbox-errors.js';
 export type { OutputListener, OutputStream, StreamTotals } from './output-capture.js';

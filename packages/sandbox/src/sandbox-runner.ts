@@ -66,8 +66,19 @@ export interface SandboxRunRequest {
    * it on the host afterwards must not follow them (the api's fs layer refuses links).
    */
   workspaceDir: string;
-  /** Written to stdin at start, then stdin is closed. Without it stdin is empty. */
+  /** Written to stdin at start; then stdin is closed unless `stdinStream` is given. Without either, stdin is empty. */
   stdin?: string | Buffer;
+  /**
+   * Interactive stdin: piped to the process once it runs (after `stdin`), with backpressure; ending it closes the
+   * process's stdin (EOF). The runner unpipes and destroys it when the run ends, so writers waiting for 'drain'
+   * should also listen for 'close'.
+   */
+  stdinStream?: Readable;
+  /**
+   * Whom the run is for (the api passes the user id). A warm container started for another owner is never used;
+   * see WarmKey.owner. Default ''.
+   */
+  owner?: string;
   /** Extra environment variables. */
   env?: Record<string, string>;
   /** Requested limits; each within the maxima, omitted ones from the defaults. */
@@ -150,6 +161,27 @@ function streamDone(stream: Readable | Duplex): Promise<void> {
     stream.once('close', done);
     stream.once('error', done);
   });
+}
+
+/**
+ * Writes the run's stdin to the hijacked stream of a started process: `stdin` at once, then `stdinStream` piped
+ * (its end is the process's EOF), or EOF right after `stdin`. Returns what detaches the stream at the run's end.
+ */
+function feedStdin(stream: Duplex, request: SandboxRunRequest): () => void {
+  const source = request.stdinStream;
+  if (source === undefined) {
+    if (request.stdin !== undefined) stream.end(request.stdin);
+    return ignoreGone;
+  }
+  // The process may exit while stdin is still being written: a write into the closed connection is not an error
+  // of the run (its output and exit status say how it ended).
+  stream.on('error', ignoreGone);
+  if (request.stdin !== undefined) stream.write(request.stdin);
+  source.pipe(stream);
+  return () => {
+    source.unpipe(stream);
+    source.destroy();
+  };
 }
 
 function delay(ms: number): Promise<void> {
@@ -235,10 +267,33 @@ export class SandboxRunner {
     }
   }
 
-  /** Starts a warm container for runs of `language` in `workspaceDir` with default limits (e.g. on project open). */
-  prewarm(options: { language: RunLanguage; workspaceDir: string }): Promise<void> {
-    const limits = resolveLimits(undefined, { defaults: this.#defaults, maxima: this.#maxima });
-    return this.#pool.fill({ ...options, limitsKey: containerLimitsKey(limits) });
+  /**
+   * Makes sure a warm container exists for runs of `language` in `workspaceDir` by `owner` with default limits
+   * (e.g. when a project is opened). Bounded by the pool size: at capacity the language's least recently used
+   * container is evicted. Resolves when it is ready; failures go to onBackgroundError. A no-op with pool size 0.
+   */
+  prewarm(options: { language: RunLanguage; workspaceDir: string; owner?: string }): Promise<void> {
+    if (this.#closed) return Promise.resolve();
+    return this.#pool.fill({
+      language: options.language,
+      workspaceDir: options.workspaceDir,
+      owner: options.owner ?? '',
+      limitsKey: this.#defaultLimitsKey,
+    });
+  }
+
+  /** Limits key of the containers the pool makes (default limits within the maxima). */
+  get #defaultLimitsKey(): string {
+    return containerLimitsKey(resolveLimits(undefined, { defaults: this.#defaults, maxima: this.#maxima }));
+  }
+
+  /**
+   * Resolves once no warm container is being created and no container is being removed: benchmarks and tests
+   * wait for this so background engine work does not overlap what they measure.
+   */
+  async settled(): Promise<void> {
+    await this.#pool.settled();
+    while (this.#removals.size > 0) await Promise.all([...this.#removals]);
   }
 
   /**
@@ -259,6 +314,7 @@ export class SandboxRunner {
       language: request.language,
       workspaceDir: request.workspaceDir,
       limitsKey: containerLimitsKey(limits),
+      owner: request.owner ?? '',
     };
     const startedAt = new Date();
     this.#active.add(control);
@@ -271,7 +327,9 @@ export class SandboxRunner {
         path = 'warm';
       }
       outcome ??= await this.#runCold({ request, control, capture });
-      if (request.mode !== 'cold') void this.#pool.fill(key);
+      // The next run of this owner in this workspace is likely: replace the container it used (warm) or would have
+      // used (cold). Only default limits are pooled; a run with its own limits leaves nothing to refill.
+      if (request.mode !== 'cold' && key.limitsKey === this.#defaultLimitsKey) void this.#pool.fill(key);
       return this.#result({ request, control, capture, outcome, startedAt, path });
     } finally {
       control.dispose();
@@ -362,9 +420,9 @@ export class SandboxRunner {
     capture: OutputCapture;
   }): Promise<RawOutcome> {
     const { request, control, capture } = args;
-    const hasStdin = request.stdin !== undefined;
+    const hasStdin = request.stdin !== undefined || request.stdinStream !== undefined;
     const spec = this.#spec({
-      key: { language: request.language, workspaceDir: request.workspaceDir, limitsKey: '' },
+      key: { language: request.language, workspaceDir: request.workspaceDir, limitsKey: '', owner: '' },
       cmd: request.command,
       role: 'cold',
       openStdin: hasStdin,
@@ -372,6 +430,7 @@ export class SandboxRunner {
     });
     spec.Env = Object.entries(request.env ?? {}).map(([name, value]) => `${name}=${value}`);
     const container = await this.#create(spec);
+    let detachStdin = ignoreGone;
     try {
       const stream = (await container.attach({
         stream: true,
@@ -393,7 +452,7 @@ export class SandboxRunner {
         throw toSandboxError(error, { socket: this.#socket });
       }
       control.arm();
-      if (hasStdin) stream.end(request.stdin);
+      detachStdin = feedStdin(stream, request);
       const sampler = this.#sampleStats(container);
       const exit = (await container.wait()) as { StatusCode: number };
       const wallMs = performance.now() - t0;
@@ -407,6 +466,7 @@ export class SandboxRunner {
       }
       return { status: exit.StatusCode, wallMs, ...usage, oom };
     } finally {
+      detachStdin();
       this.#removeLater(container);
     }
   }
@@ -461,7 +521,7 @@ export class SandboxRunner {
   ): Promise<RawOutcome | undefined> {
     const { request, control, capture } = args;
     const { container } = warm;
-    const hasStdin = request.stdin !== undefined;
+    const hasStdin = request.stdin !== undefined || request.stdinStream !== undefined;
     let exec: Docker.Exec;
     let stream: Duplex;
     try {
@@ -481,6 +541,7 @@ export class SandboxRunner {
       this.#removeLater(container);
       return undefined;
     }
+    let detachStdin = ignoreGone;
     try {
       const done = streamDone(stream);
       stream.on('data', (data: Buffer) => capture.push(data));
@@ -491,7 +552,7 @@ export class SandboxRunner {
       });
       const t0 = performance.now();
       control.arm();
-      if (hasStdin) stream.end(request.stdin);
+      detachStdin = feedStdin(stream, request);
       await done;
       const wallMs = performance.now() - t0;
       if (control.stopReason !== undefined)
@@ -507,6 +568,7 @@ export class SandboxRunner {
         oom: (usage?.oomKills ?? 0) > 0,
       };
     } finally {
+      detachStdin();
       this.#removeLater(container);
     }
   }

@@ -1,7 +1,8 @@
 // Started, idle containers that cut a run's latency from a container start (~0.7 s) to an exec (~0.2 s).
 //
-// Each container is bound at creation to one workspace (its /workspace bind mount cannot change once it runs)
-// and to one set of container-level limits, and serves exactly one run: after it the runner removes it, and
+// Each container is bound at creation to one workspace (its /workspace bind mount cannot change once it runs),
+// to one set of container-level limits and to one owner (the user it was started for), and serves exactly one
+// run: after it the runner removes it, and
 // the pool creates a fresh one in the background. Nothing (files in /tmp, background processes, users)
 // carries over between runs. Per language the pool keeps at most `size` idle containers, evicting the least
 // recently used workspace's first.
@@ -14,6 +15,12 @@ export interface WarmKey {
   workspaceDir: string;
   /** See containerLimitsKey: limits baked in at creation. */
   limitsKey: string;
+  /**
+   * Who the container was started for (the api passes the user id). A pooled container has never run anything,
+   * so nothing of its owner is in it; binding it anyway keeps that true if anything per-user is ever baked in at
+   * creation (environment, mounts), and keeps one member's prewarm from being consumed by another's run.
+   */
+  owner: string;
 }
 
 /** An idle container handed to exactly one run. */
@@ -35,7 +42,12 @@ export interface WarmPoolOptions {
 }
 
 function sameKey(a: WarmKey, b: WarmKey): boolean {
-  return a.language === b.language && a.workspaceDir === b.workspaceDir && a.limitsKey === b.limitsKey;
+  return (
+    a.language === b.language &&
+    a.workspaceDir === b.workspaceDir &&
+    a.limitsKey === b.limitsKey &&
+    a.owner === b.owner
+  );
 }
 
 /** Per-language pools of single-use warm containers. */
@@ -97,6 +109,11 @@ export class WarmPool {
     const tracked = this.#background(job);
     this.#pending.push({ key, job: tracked });
     return tracked;
+  }
+
+  /** Resolves once no creation or eviction is in flight (benchmarks and tests wait for a quiet engine). */
+  async settled(): Promise<void> {
+    while (this.#creating.size > 0) await Promise.all([...this.#creating]);
   }
 
   #background(job: Promise<void>): Promise<void> {

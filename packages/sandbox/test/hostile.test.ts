@@ -6,6 +6,7 @@ import { randomUUID } from 'node:crypto';
 import { readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { PassThrough, type Readable } from 'node:stream';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { RunLanguage, RunLimits } from '@cyber/contract';
 import { DEFAULT_PROFILE_PATH, SandboxRunner, type SandboxRunResult } from '../src/index.ts';
@@ -53,6 +54,19 @@ function parseProbe(stdout: string): Map<string, { rc: number; errno: number }> 
   return calls;
 }
 
+/** Echoes each line of stdin as it arrives and says bye at EOF. */
+const INTERACTIVE_ECHO =
+  "import sys\nprint('ready', flush=True)\nfor line in iter(sys.stdin.readline, ''):\n  print('echo:' + line.strip(), flush=True)\nprint('bye')";
+
+/** Polls `condition` every 10 ms for up to 10 s. */
+async function until(condition: () => boolean): Promise<void> {
+  const deadline = Date.now() + 10_000;
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error('condition not met within 10 s');
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+}
+
 describe.each(['cold', 'warm'] as const)('hostile runs on the %s path', (path) => {
   const runner = testRunner({ docker, warmPoolSize: path === 'warm' ? 2 : 0 });
   const workspace = makeWorkspace();
@@ -62,6 +76,7 @@ describe.each(['cold', 'warm'] as const)('hostile runs on the %s path', (path) =
     language: RunLanguage;
     command: string[];
     stdin?: string;
+    stdinStream?: Readable;
     limits?: RunLimits;
     signal?: AbortSignal;
     onOutput?: (stream: 'stdout' | 'stderr', chunk: Buffer) => void;
@@ -109,6 +124,30 @@ describe.each(['cold', 'warm'] as const)('hostile runs on the %s path', (path) =
       stdin: 'hello sandbox',
     });
     expect(result).toMatchObject({ verdict: 'ok', stdout: 'HELLO SANDBOX\n' });
+  });
+
+  it('pipes interactive stdin to the running process in order and closes it when the stream ends', async () => {
+    const input = new PassThrough();
+    let streamed = '';
+    const running = run({
+      language: 'python',
+      command: ['python3', '-c', INTERACTIVE_ECHO],
+      stdin: 'first\n',
+      stdinStream: input,
+      onOutput: (_stream, chunk) => (streamed += chunk.toString('utf8')),
+    });
+    // Each line is answered before the next is sent: the process reads while it runs, not after EOF.
+    await until(() => streamed.includes('echo:first\n'));
+    input.write('second\n');
+    await until(() => streamed.includes('echo:second\n'));
+    input.end('third\n');
+    const result = await running;
+    expect(result).toMatchObject({
+      verdict: 'ok',
+      exitCode: 0,
+      stdout: 'ready\necho:first\necho:second\necho:third\nbye\n',
+    });
+    expect(input.destroyed).toBe(true);
   });
 
   it('keeps stdout and stderr apart and each in order, streaming what it captures', async () => {
