@@ -97,11 +97,11 @@ describe('forwarding', () => {
     const response = await t.app.inject({
       method: 'POST',
       url: '/rpc',
-      headers: { 'content-type': 'application/json', 'x-cyber-token': dev.token },
+      headers: { 'content-type': 'application/json', 'x-cyber-token': dev.apiKey },
       payload: { jsonrpc: '2.0', id: 1, method: 'auth.me' },
     });
     expect(response.json()).toMatchObject({ result: { username: 'downstream' } });
-    expect(seen[0]).toMatchObject({ apiKey: dev.token, authorization: undefined });
+    expect(seen[0]).toMatchObject({ apiKey: dev.apiKey, authorization: undefined });
     expect(seen[0]?.traceparent).toMatch(/^00-[0-9a-f]{32}-[0-9a-f]{16}-01$/);
   });
 

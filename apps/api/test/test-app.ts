@@ -1,24 +1,43 @@
-// The gateway under test: buildApp over a throwaway PostgreSQL database and a temporary data directory.
-// Identity comes from a small authenticate function that maps fixed tokens (as a bearer token or as
-// X-Cyber-Token) to users created in the real database: a stand-in for the outside caller's verifier (auth's
-// JWTs and keys), not for anything the api owns.
-import { randomBytes } from 'node:crypto';
+// The gateway under test: buildApp over a throwaway PostgreSQL database and a temporary data directory, with
+// real identities. The real auth app (@cyber/auth's buildApp) runs in-process on the same database (one set of
+// migrations serves both, so the api's foreign keys to `users` hold) and listens on a loopback port; the gateway
+// verifies callers with @cyber/auth-client's createVerifier against it, exactly as main.ts does. Users are made
+// with users.create and log in with auth.login; each also gets an API key for the X-Cyber-Token path. One auth
+// app per test file keeps the suite fast.
+import { randomBytes, randomUUID } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { RpcError, type Role } from '@cyber/contract';
-import { UsersRepository } from '@cyber/db';
+import { buildApp as buildAuthApp } from '@cyber/auth';
+import { createVerifier, type Verifier } from '@cyber/auth-client';
+import { loadAuthConfig } from '@cyber/config';
+import type { Role } from '@cyber/contract';
+import { createDatabase } from '@cyber/db';
 import { createTestDatabase, type TestDatabase } from '@cyber/db/testing';
-import type { Authenticate } from '@cyber/rpc-server';
 import type { FastifyInstance } from 'fastify';
+import { Redis } from 'ioredis';
 import { buildApp, type AppDeps } from '../src/app.js';
 
-/** A user of the test, with the bearer token that authenticates as them. */
+/** Password of the bootstrap admin of the test's auth app. */
+const ADMIN_PASSWORD = 'admin-password-for-api-tests';
+/** Password of every test user. */
+const USER_PASSWORD = 'user-password-for-api-tests';
+
+/** A user of the test: a real account with a session and an API key. */
 export interface TestUser {
   id: number;
   username: string;
   role: Role;
+  /** Access JWT from auth.login, sent as `Authorization: Bearer`. */
   token: string;
+  /** API key from keys.create (no role cap), sent as `X-Cyber-Token`. */
+  apiKey: string;
+}
+
+/** How {@link TestApp.rpc} authenticates: the user's session (default) or their API key. */
+export interface CallOptions {
+  via?: 'session' | 'api_key';
 }
 
 /** What {@link startTestApp} returns. */
@@ -27,10 +46,14 @@ export interface TestApp {
   database: TestDatabase;
   dataDir: string;
   projectsDir: string;
-  /** Creates a user in the database and a token for them. */
+  /** Base URL of the real auth app (loopback). */
+  authUrl: string;
+  /** Creates a user through auth (users.create as the admin), logs them in and gives them an API key. */
   user(role: Role): Promise<TestUser>;
+  /** Calls the auth app directly (e.g. keys.create with a role cap) as `user`. */
+  auth<T = Record<string, unknown>>(method: string, params: unknown, user: TestUser): Promise<T>;
   /** POSTs one JSON-RPC call as `user` (or anonymously) and returns the parsed response. */
-  rpc(method: string, params: unknown, user?: TestUser): Promise<RpcResponse>;
+  rpc(method: string, params: unknown, user?: TestUser, options?: CallOptions): Promise<RpcResponse>;
   /** Like {@link rpc} but returns the result, failing the test on an error. */
   call<T = Record<string, unknown>>(method: string, params: unknown, user: TestUser): Promise<T>;
   close(): Promise<void>;
@@ -50,38 +73,120 @@ export interface TestAppOptions {
   sandbox?: AppDeps['sandbox'];
 }
 
-/** Builds the gateway with a fresh database and data directory. Close it in afterAll. */
+/** The real auth app on `url`'s database, listening on loopback. */
+interface TestAuthService {
+  url: string;
+  verifier: Verifier;
+  /** Calls auth's POST /rpc with a bearer token and returns the result, throwing on an error. */
+  call<T>(method: string, params: unknown, token?: string): Promise<T>;
+  close(): Promise<void>;
+}
+
+async function startAuth(databaseUrl: string): Promise<TestAuthService> {
+  const redisUrl = process.env.CYBER_REDIS_URL;
+  if (!redisUrl) throw new Error('CYBER_REDIS_URL is not set: run scripts/infra.sh up');
+  const redisPrefix = `test:api:${randomUUID()}:`;
+  const config = loadAuthConfig({
+    CYBER_DATABASE_URL: databaseUrl,
+    CYBER_DATABASE_POOL_SIZE: '4',
+    CYBER_REDIS_URL: redisUrl,
+    CYBER_REDIS_KEY_PREFIX: redisPrefix,
+    // Cheap hashing: the tests log in many users; the cost is auth's concern, measured in its own bench.
+    CYBER_ARGON2_MEMORY_KIB: '4096',
+    CYBER_ARGON2_TIME_COST: '1',
+    CYBER_BOOTSTRAP_ADMIN_PASSWORD: ADMIN_PASSWORD,
+    CYBER_LOGIN_MAX_FAILURES: '1000',
+    CYBER_LOGIN_MAX_FAILURES_PER_ADDRESS: '1000',
+  });
+  const app = await buildAuthApp({
+    config,
+    database: await createDatabase({ driver: 'pg', url: databaseUrl, poolSize: 4 }),
+    redis: new Redis(redisUrl),
+    onBootstrapAdmin: () => undefined,
+  });
+  await app.listen({ port: 0, host: '127.0.0.1' });
+  const url = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`;
+  const verifier = createVerifier({
+    authUrl: url,
+    issuer: config.jwt.issuer,
+    audience: config.jwt.audience,
+    redisUrl,
+    redisKeyPrefix: redisPrefix,
+  });
+  await verifier.ready();
+  return {
+    url,
+    verifier,
+    async call<T>(method: string, params: unknown, token?: string): Promise<T> {
+      const response = await app.inject({
+        method: 'POST',
+        url: '/rpc',
+        headers: {
+          'content-type': 'application/json',
+          ...(token === undefined ? {} : { authorization: `Bearer ${token}` }),
+        },
+        payload: JSON.stringify({ jsonrpc: '2.0', id: 1, method, params }),
+      });
+      const body = response.json<RpcResponse>();
+      if (body.error !== undefined) throw new Error(`auth ${method} failed: ${JSON.stringify(body.error)}`);
+      return body.result as T;
+    },
+    async close() {
+      await verifier.close();
+      await app.close();
+      const redis = new Redis(redisUrl);
+      try {
+        let cursor = '0';
+        do {
+          const [next, keys] = await redis.scan(cursor, 'MATCH', `${redisPrefix}*`, 'COUNT', 1000);
+          if (keys.length > 0) await redis.del(...keys);
+          cursor = next;
+        } while (cursor !== '0');
+      } finally {
+        redis.disconnect();
+      }
+    },
+  };
+}
+
+interface LoginResult {
+  accessToken: string;
+  user: { id: number };
+}
+
+/** Builds the gateway with a fresh database, data directory and auth app. Close it in afterAll. */
 export async function startTestApp(options: TestAppOptions = {}): Promise<TestApp> {
   const database = await createTestDatabase({ driver: 'pg', adminUrl: process.env.CYBER_DATABASE_URL });
+  if (database.url === undefined) throw new Error('test database has no URL');
+  const auth = await startAuth(database.url);
+  const admin = await auth.call<LoginResult>('auth.login', { username: 'admin', password: ADMIN_PASSWORD });
   const dataDir = await mkdtemp(join(tmpdir(), 'cyber-api-test-'));
   const projectsDir = join(dataDir, 'projects');
-  const tokens = new Map<string, { userId: string; role: Role }>();
-  const authenticate: Authenticate = (headers) => {
-    const apiKey = headers['x-cyber-token'];
-    const token = typeof apiKey === 'string' ? apiKey : headers.authorization?.replace(/^Bearer /, '');
-    if (token === undefined) return Promise.resolve(undefined);
-    const identity = tokens.get(token);
-    if (identity === undefined) return Promise.reject(new RpcError('unauthenticated'));
-    return Promise.resolve(identity);
-  };
   const app = await buildApp({
     database,
-    authenticate,
+    authenticate: (headers, meta) => auth.verifier.authenticate(headers, { clientAddress: meta.ip }),
     projectsDir,
     files: { maxFileBytes: 1024 * 1024, maxProjectBytes: 8 * 1024 * 1024, ...options.files },
     services: options.services ?? { auth: 'http://127.0.0.1:9', llmserver: 'http://127.0.0.1:9' },
     ...(options.sandbox === undefined ? {} : { sandbox: options.sandbox }),
   });
-  const users = new UsersRepository(database.db);
 
-  const rpc = async (method: string, params: unknown, user?: TestUser): Promise<RpcResponse> => {
+  const rpc = async (
+    method: string,
+    params: unknown,
+    user?: TestUser,
+    callOptions: CallOptions = {},
+  ): Promise<RpcResponse> => {
+    const credentials =
+      user === undefined
+        ? {}
+        : callOptions.via === 'api_key'
+          ? { 'x-cyber-token': user.apiKey }
+          : { authorization: `Bearer ${user.token}` };
     const response = await app.inject({
       method: 'POST',
       url: '/rpc',
-      headers: {
-        'content-type': 'application/json',
-        ...(user === undefined ? {} : { authorization: `Bearer ${user.token}` }),
-      },
+      headers: { 'content-type': 'application/json', ...credentials },
       payload: JSON.stringify({ jsonrpc: '2.0', id: 1, method, params }),
     });
     return response.json<RpcResponse>();
@@ -92,12 +197,20 @@ export async function startTestApp(options: TestAppOptions = {}): Promise<TestAp
     database,
     dataDir,
     projectsDir,
+    authUrl: auth.url,
     async user(role) {
       const username = `${role}-${randomBytes(4).toString('hex')}`;
-      const row = await users.create({ username, password_hash: 'not-a-hash', role });
-      const token = randomBytes(16).toString('hex');
-      tokens.set(token, { userId: String(row.id), role });
-      return { id: row.id, username, role, token };
+      await auth.call('users.create', { username, role, password: USER_PASSWORD }, admin.accessToken);
+      const session = await auth.call<LoginResult>('auth.login', { username, password: USER_PASSWORD });
+      const key = await auth.call<{ secret: string }>(
+        'keys.create',
+        { label: 'api-tests' },
+        session.accessToken,
+      );
+      return { id: session.user.id, username, role, token: session.accessToken, apiKey: key.secret };
+    },
+    async auth<T>(method: string, params: unknown, user: TestUser): Promise<T> {
+      return auth.call<T>(method, params, user.token);
     },
     rpc,
     async call<T>(method: string, params: unknown, user: TestUser): Promise<T> {
@@ -109,6 +222,7 @@ export async function startTestApp(options: TestAppOptions = {}): Promise<TestAp
     },
     async close() {
       await app.close();
+      await auth.close();
       await database.close();
       await rm(dataDir, { recursive: true, force: true });
     },
