@@ -10,7 +10,7 @@
 //   the same rule: only while the revocation feed is up (or no feed is configured, when nothing revokes
 //   sessions before they expire anyway). A "user" revocation drops that user's cached sessions at once, and each
 //   hit re-checks the user's revocation time against the token's `iat`, so the cache never outlives a revocation.
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import type { IncomingHttpHeaders } from 'node:http';
 import { RoleSchema, RpcError, type IntrospectionResult } from '@cyber/contract';
 import { createHttpClient } from '@cyber/rpc-client';
@@ -266,9 +266,12 @@ export function createVerifier(options: VerifierOptions): Verifier {
   };
 }
 
-/** The cache key of a credential: its SHA-256, so no raw secret is kept as a map key. */
+/**
+ * The cache key of a credential: its SHA-256, so no raw secret is kept as a map key. The one-shot `hash` is about
+ * twice as fast as a `createHash` object, and this runs on every authenticated request.
+ */
 function hashToken(token: string): string {
-  return createHash('sha256').update(token).digest('base64url');
+  return hash('sha256', token, 'base64url');
 }
 
 /** True for failures to reach the JWKS (as opposed to a bad token). */

@@ -16,6 +16,7 @@ import {
   type MethodDef,
 } from '@cyber/contract';
 import type { FastifyRequest } from 'fastify';
+import * as z from 'zod';
 import { isPlainObject, readEnvelope, type RpcRequestEnvelope } from './json-rpc-envelope.js';
 import type {
   InternalErrorInfo,
@@ -189,7 +190,8 @@ export function createDispatcher<C extends AnyContract, TIdentity extends RpcIde
         }
       }
       const identity = await authorize(def, session);
-      const parsed = await def.params.safeParseAsync(envelope.params);
+      const parsed =
+        parseSync(def.params, envelope.params) ?? (await def.params.safeParseAsync(envelope.params));
       if (!parsed.success) {
         throw new RpcError('invalid_params', {
           data: {
@@ -232,7 +234,7 @@ export function createDispatcher<C extends AnyContract, TIdentity extends RpcIde
       running = Promise.resolve().then(() => handler(parsed.data, ctx));
       const result = await raceAbort(running, controller.signal);
       if (!options.validateResults) return result;
-      const checked = await def.result.safeParseAsync(result);
+      const checked = parseSync(def.result, result) ?? (await def.result.safeParseAsync(result));
       if (!checked.success) {
         throw new Error(`result of ${envelope.method} does not match the contract`, { cause: checked.error });
       }
@@ -322,6 +324,23 @@ export function createDispatcher<C extends AnyContract, TIdentity extends RpcIde
 }
 
 function noop(): void {}
+
+/**
+ * zod's synchronous safeParse, or undefined when the schema has async parts (zod then throws $ZodAsyncError and
+ * the caller uses safeParseAsync). Same answer as safeParseAsync, without its promises on every request; the
+ * contract's schemas are pure, so a schema parsed twice this way has no side effect to repeat.
+ */
+function parseSync<T extends z.ZodType>(
+  schema: T,
+  value: unknown,
+): z.ZodSafeParseResult<z.output<T>> | undefined {
+  try {
+    return schema.safeParse(value);
+  } catch (error) {
+    if (error instanceof z.core.$ZodAsyncError) return undefined;
+    throw error;
+  }
+}
 
 /** Settles with the promise, or rejects with the abort reason as soon as the signal aborts. */
 async function raceAbort<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
