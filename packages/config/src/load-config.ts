@@ -349,6 +349,14 @@ export function loadAuthConfig(env: Env): AuthConfig {
   return parseSections('auth', authSections, env);
 }
 
+/**
+ * Threads per generation when `CYBER_LLM_THREADS` is unset: all cores but one (at least 1). node-llama-cpp's
+ * own default (at least 4) oversubscribes small machines and generation collapses (~1 token/s on 2 cores).
+ */
+export function defaultLlmThreads(): number {
+  return Math.max(1, availableParallelism() - 1);
+}
+
 /** GPU backends node-llama-cpp can use; `false` forces the CPU build. */
 export const LLM_GPU_MODES = ['auto', 'cuda', 'vulkan', 'metal', 'false'] as const;
 
@@ -414,7 +422,7 @@ const llmSections = {
     })
     .transform((env): InferenceConfig => ({
       // 0 (the default) means "choose for this machine"; evaluated at parse time, never at import.
-      threads: env.CYBER_LLM_THREADS || Math.max(1, availableParallelism() - 1),
+      threads: env.CYBER_LLM_THREADS || defaultLlmThreads(),
       gpu: env.CYBER_LLM_GPU,
       maxConcurrentPerUser: env.CYBER_LLM_MAX_CONCURRENT_PER_USER,
       requestsPerMinute: env.CYBER_LLM_REQUESTS_PER_MINUTE,
