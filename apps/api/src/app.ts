@@ -59,6 +59,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
 
   app.addHook('onClose', async () => {
     active.cancelAll();
+    files.close();
     await deps.onClose?.();
     await deps.database.close();
   });

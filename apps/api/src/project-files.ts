@@ -8,11 +8,25 @@
 //   (same inode), so a FIFO or device swapped in cannot block or trigger a read;
 // - writes go to a temporary file in the same held directory and are renamed over the target (atomic), and
 //   mutations of one project are serialised so a version check and its write cannot interleave with another.
+// Project roots stay open between requests (project-roots.ts: leased, bounded, dropped on delete). fs.read and
+// fs.stat, the editor's hot path, walk with synchronous syscalls: each step is a few microseconds in the kernel,
+// while a libuv thread-pool round trip costs tens (queueing, two thread switches, a wake-up of the loop), and on
+// a small machine the pool's threads compete with the loop for the same cores. Only the content read of a file
+// over SYNC_READ_MAX_BYTES goes to the pool, so a large (or uncached) file cannot stall the loop for long.
 // What this cannot close: the sandbox may change a file between our version check and our rename (it writes the
 // same folder with no lock we could share); such a change is overwritten, never followed outside.
 import { createHash, randomBytes } from 'node:crypto';
-import { constants, type BigIntStats } from 'node:fs';
+import {
+  closeSync,
+  constants,
+  fstatSync,
+  openSync,
+  read as readCallback,
+  readSync,
+  type BigIntStats,
+} from 'node:fs';
 import { mkdir, open, readdir, rename, rmdir, unlink, type FileHandle } from 'node:fs/promises';
+import { promisify } from 'node:util';
 import { join } from 'node:path';
 import { RpcError, type FsEntry, type Params, type Result } from '@cyber/contract';
 import {
@@ -21,11 +35,15 @@ import {
   closeAll,
   errorCode,
   lstatAt,
+  lstatAtSync,
   notFound,
   openChildDir,
+  openChildDirSync,
   self,
   symlinkRefused,
+  type DirRef,
 } from './fd-walk.js';
+import { ProjectRoots, type RootLease } from './project-roots.js';
 import { TEMP_PREFIX, parseProjectPath } from './safe-path.js';
 
 const { O_RDONLY, O_WRONLY, O_CREAT, O_EXCL, O_NOFOLLOW, O_NONBLOCK } = constants;
@@ -38,7 +56,14 @@ export interface ProjectFilesOptions {
   maxFileBytes: number;
   /** Most bytes one project's files may take. */
   maxProjectBytes: number;
+  /** Most project root descriptors kept open between requests. Default 256. */
+  maxOpenRoots?: number;
 }
+
+/** Files up to this size are read on the event loop (see the header); larger ones through the thread pool. */
+export const SYNC_READ_MAX_BYTES = 64 * 1024;
+
+const readAsync = promisify(readCallback);
 
 /** A file to create with a new project. */
 export interface StarterFile {
@@ -94,8 +119,7 @@ function compareEntries(a: { name: string; dir: boolean }, b: { name: string; di
 
 /** A walk to the parent directory of a path: the held parent, the last name, and the path for messages. */
 interface Located {
-  root: FileHandle;
-  parent: FileHandle;
+  parent: DirRef;
   name: string;
   path: string;
 }
@@ -105,9 +129,24 @@ export class ProjectFiles {
   readonly #options: ProjectFilesOptions;
   readonly #locks = new Map<string, Promise<unknown>>();
   readonly #usage = new Map<string, number>();
+  readonly #roots: ProjectRoots;
 
   constructor(options: ProjectFilesOptions) {
     this.#options = options;
+    this.#roots = new ProjectRoots({
+      pathOf: (projectId) => this.hostPath(projectId),
+      maxOpen: options.maxOpenRoots ?? 256,
+    });
+  }
+
+  /** Closes the held project roots (app shutdown); operations still running keep theirs until they finish. */
+  close(): void {
+    this.#roots.dropAll();
+  }
+
+  /** Project roots held open now (for tests). */
+  get openRoots(): number {
+    return this.#roots.size;
   }
 
   /** Host folder of a project, for the sandbox's bind mount only; never sent to a client. */
@@ -119,7 +158,7 @@ export class ProjectFiles {
   async create(projectId: string, files: readonly StarterFile[]): Promise<void> {
     await mkdir(this.#options.projectsDir, { recursive: true, mode: 0o700 });
     await mkdir(this.hostPath(projectId));
-    const root = await this.#openRoot(projectId);
+    const root = await open(this.hostPath(projectId), DIR_FLAGS);
     try {
       await root.chmod(DIR_MODE);
     } finally {
@@ -140,11 +179,15 @@ export class ProjectFiles {
   /** Deletes a project's folder and everything in it, without following any symlink inside. */
   async remove(projectId: string): Promise<void> {
     await this.#locked(projectId, async () => {
+      // Before: no new operation starts at the old root. After: a read that raced the removal and opened
+      // the half-removed folder again does not keep it open.
+      this.#roots.drop(projectId);
       const parent = await open(this.#options.projectsDir, DIR_FLAGS);
       try {
         if ((await lstatAt(parent, projectId)) !== undefined) await removeTree(parent, projectId);
       } finally {
         await parent.close();
+        this.#roots.drop(projectId);
       }
       this.#usage.delete(projectId);
     });
@@ -159,28 +202,29 @@ export class ProjectFiles {
   async usage(projectId: string): Promise<number> {
     const cached = this.#usage.get(projectId);
     if (cached !== undefined) return cached;
-    const root = await this.#openRoot(projectId);
+    const root = this.#openRoot(projectId);
     try {
       const bytes = await sizeOfTree(root);
       this.#usage.set(projectId, bytes);
       return bytes;
     } finally {
-      await root.close();
+      root.release();
     }
   }
 
   /** `fs.list`. */
   async list(params: Params<'fs.list'>): Promise<Result<'fs.list'>> {
-    const root = await this.#openRoot(params.projectId);
+    const root = this.#openRoot(params.projectId);
     const handles: FileHandle[] = [];
     try {
-      let dir = root;
+      let dir: DirRef = root;
       let shown = '';
       if (params.path !== undefined) {
         for (const name of parseProjectPath(params.path)) {
           shown = shown === '' ? name : `${shown}/${name}`;
-          dir = await openChildDir(dir, name, shown);
-          handles.push(dir);
+          const child = await openChildDir(dir, name, shown);
+          handles.push(child);
+          dir = child;
         }
       }
       const entries: FsEntry[] = [];
@@ -193,48 +237,61 @@ export class ProjectFiles {
       });
       return { entries, truncated };
     } finally {
-      await closeAll([...handles, root]);
+      await closeAll(handles);
+      root.release();
     }
   }
 
   /** `fs.stat`: metadata of the named entry itself (a symlink is reported as one, never followed). */
   async stat(params: Params<'fs.stat'>): Promise<Result<'fs.stat'>> {
-    return this.#withParent(params.projectId, params.path, async ({ parent, name, path }) => {
-      const stats = await lstatAt(parent, name);
+    const segments = parseProjectPath(params.path);
+    const root = this.#openRoot(params.projectId);
+    const fds: number[] = [];
+    try {
+      const { parent, name, path } = walkToParentSync(root, segments, fds);
+      const stats = lstatAtSync(parent, name);
       if (stats === undefined) throw notFound(path);
-      return entryOf(path, name, stats);
-    });
+      return Promise.resolve(entryOf(path, name, stats));
+    } finally {
+      closeFds(fds);
+      root.release();
+    }
   }
 
   /** `fs.read`. */
   async read(params: Params<'fs.read'>): Promise<Result<'fs.read'>> {
-    return this.#withParent(params.projectId, params.path, async ({ parent, name, path }) => {
+    const segments = parseProjectPath(params.path);
+    const root = this.#openRoot(params.projectId);
+    const fds: number[] = [];
+    try {
+      const { parent, name, path } = walkToParentSync(root, segments, fds);
       // O_NOFOLLOW refuses a link; O_NONBLOCK keeps a FIFO from hanging the open; the fstat then refuses
       // anything but a regular file before a byte is read. (Device nodes need CAP_MKNOD, which sandboxes lack.)
-      const handle = await openFile(parent, name, path);
-      try {
-        const stats = await handle.stat({ bigint: true });
-        refuseNonFile(stats, path);
-        if (stats.size > BigInt(this.#options.maxFileBytes)) {
-          throw tooLarge(`File is larger than the ${this.#options.maxFileBytes}-byte limit`, {
-            limit: this.#options.maxFileBytes,
-            size: Number(stats.size),
-          });
-        }
-        const bytes = await readExactly(handle, Number(stats.size));
-        const encoding = params.encoding === 'auto' ? (isText(bytes) ? 'utf8' : 'base64') : params.encoding;
-        return {
-          path,
-          content: bytes.toString(encoding),
-          encoding,
-          size: bytes.length,
-          version: versionOf(stats),
-          modifiedAt: new Date(Number(stats.mtimeMs)).toISOString(),
-        };
-      } finally {
-        await handle.close();
+      const fd = openFileSync(parent, name, path);
+      fds.push(fd);
+      const stats = fstatSync(fd, { bigint: true });
+      refuseNonFile(stats, path);
+      if (stats.size > BigInt(this.#options.maxFileBytes)) {
+        throw tooLarge(`File is larger than the ${this.#options.maxFileBytes}-byte limit`, {
+          limit: this.#options.maxFileBytes,
+          size: Number(stats.size),
+        });
       }
-    });
+      const size = Number(stats.size);
+      const bytes = size <= SYNC_READ_MAX_BYTES ? readExactlySync(fd, size) : await readExactly(fd, size);
+      const encoding = params.encoding === 'auto' ? (isText(bytes) ? 'utf8' : 'base64') : params.encoding;
+      return {
+        path,
+        content: bytes.toString(encoding),
+        encoding,
+        size: bytes.length,
+        version: versionOf(stats),
+        modifiedAt: new Date(Number(stats.mtimeMs)).toISOString(),
+      };
+    } finally {
+      closeFds(fds);
+      root.release();
+    }
   }
 
   /** `fs.write`: atomic replace, with optional optimistic concurrency on `expectedVersion`. */
@@ -345,7 +402,7 @@ export class ProjectFiles {
       });
     }
     return this.#locked(params.projectId, async () => {
-      const root = await this.#openRoot(params.projectId);
+      const root = this.#openRoot(params.projectId);
       const handles: FileHandle[] = [];
       try {
         const from = await walkToParent(root, fromSegments, handles, false);
@@ -367,7 +424,8 @@ export class ProjectFiles {
         if (target !== undefined) this.#usage.delete(params.projectId);
         return { entry: entryOf(params.to, to.name, moved) };
       } finally {
-        await closeAll([...handles, root]);
+        await closeAll(handles);
+        root.release();
       }
     });
   }
@@ -421,9 +479,10 @@ export class ProjectFiles {
     }
   }
 
-  async #openRoot(projectId: string): Promise<FileHandle> {
+  /** Leases the project's root descriptor (held open between requests; see project-roots.ts). */
+  #openRoot(projectId: string): RootLease {
     try {
-      return await open(this.hostPath(projectId), DIR_FLAGS);
+      return this.#roots.acquire(projectId);
     } catch (error) {
       // The row exists but the folder is gone (deleted by hand): the project has no files to offer.
       if (errorCode(error) === 'ENOENT')
@@ -439,13 +498,13 @@ export class ProjectFiles {
     options: { createParents?: boolean } = {},
   ): Promise<T> {
     const segments = parseProjectPath(rawPath);
-    const root = await this.#openRoot(projectId);
+    const root = this.#openRoot(projectId);
     const handles: FileHandle[] = [];
     try {
-      const located = await walkToParent(root, segments, handles, options.createParents ?? false);
-      return await fn({ root, ...located });
+      return await fn(await walkToParent(root, segments, handles, options.createParents ?? false));
     } finally {
-      await closeAll([...handles, root]);
+      await closeAll(handles);
+      root.release();
     }
   }
 }
@@ -456,12 +515,12 @@ export class ProjectFiles {
  * then the O_NOFOLLOW open refuses it). Opened handles are pushed to `handles` for the caller to close.
  */
 async function walkToParent(
-  root: FileHandle,
+  root: DirRef,
   segments: readonly string[],
   handles: FileHandle[],
   createParents: boolean,
-): Promise<{ parent: FileHandle; name: string; path: string }> {
-  let dir = root;
+): Promise<Located> {
+  let dir: DirRef = root;
   let shown = '';
   for (const name of segments.slice(0, -1)) {
     shown = shown === '' ? name : `${shown}/${name}`;
@@ -474,12 +533,41 @@ async function walkToParent(
         if (errorCode(error) !== 'EEXIST') throw error;
       }
     }
-    dir = await openChildDir(dir, name, shown);
-    handles.push(dir);
-    if (created) await dir.chmod(DIR_MODE);
+    const child = await openChildDir(dir, name, shown);
+    handles.push(child);
+    dir = child;
+    if (created) await child.chmod(DIR_MODE);
   }
   const name = segments.at(-1) ?? '';
   return { parent: dir, name, path: shown === '' ? name : `${shown}/${name}` };
+}
+
+/**
+ * {@link walkToParent} without createParents, synchronously: raw descriptors, pushed to `fds` for the caller to
+ * close (each parent stays open until then, so the walk never re-resolves a name it already passed).
+ */
+function walkToParentSync(root: DirRef, segments: readonly string[], fds: number[]): Located {
+  let dir: DirRef = root;
+  let shown = '';
+  for (const name of segments.slice(0, -1)) {
+    shown = shown === '' ? name : `${shown}/${name}`;
+    const fd = openChildDirSync(dir, name, shown);
+    fds.push(fd);
+    dir = { fd };
+  }
+  const name = segments.at(-1) ?? '';
+  return { parent: dir, name, path: shown === '' ? name : `${shown}/${name}` };
+}
+
+/** Closes raw descriptors, innermost first, ignoring errors (as {@link closeAll}). */
+function closeFds(fds: readonly number[]): void {
+  for (let i = fds.length - 1; i >= 0; i -= 1) {
+    try {
+      closeSync(fds[i] ?? -1);
+    } catch {
+      // Nothing to do: the descriptor is gone either way, and the operation's own error matters more.
+    }
+  }
 }
 
 function refuseNonFile(stats: BigIntStats, path: string): void {
@@ -498,10 +586,10 @@ function refuseNonFile(stats: BigIntStats, path: string): void {
   }
 }
 
-async function openFile(parent: FileHandle, name: string, path: string): Promise<FileHandle> {
+function openFileSync(parent: DirRef, name: string, path: string): number {
   try {
     // O_NONBLOCK: should a FIFO be swapped in after the lstat, opening it must not hang the request.
-    return await open(at(parent, name), O_RDONLY | O_NOFOLLOW | O_NONBLOCK);
+    return openSync(at(parent, name), O_RDONLY | O_NOFOLLOW | O_NONBLOCK);
   } catch (error) {
     if (errorCode(error) === 'ELOOP') throw symlinkRefused(path);
     if (errorCode(error) === 'ENOENT') throw notFound(path);
@@ -513,11 +601,23 @@ async function openFile(parent: FileHandle, name: string, path: string): Promise
  * Reads up to `size` bytes (the size fstat gave; a file that shrank meanwhile gives fewer). The version is that
  * of the fstat, so a write racing the read makes the version stale, never the content newer than it.
  */
-async function readExactly(handle: FileHandle, size: number): Promise<Buffer> {
+async function readExactly(fd: number, size: number): Promise<Buffer> {
   const buffer = Buffer.allocUnsafe(size);
   let offset = 0;
   while (offset < size) {
-    const { bytesRead } = await handle.read(buffer, offset, size - offset, offset);
+    const { bytesRead } = await readAsync(fd, buffer, offset, size - offset, offset);
+    if (bytesRead === 0) break;
+    offset += bytesRead;
+  }
+  return buffer.subarray(0, offset);
+}
+
+/** {@link readExactly} on the event loop, for files up to {@link SYNC_READ_MAX_BYTES}. */
+function readExactlySync(fd: number, size: number): Buffer {
+  const buffer = Buffer.allocUnsafe(size);
+  let offset = 0;
+  while (offset < size) {
+    const bytesRead = readSync(fd, buffer, offset, size - offset, offset);
     if (bytesRead === 0) break;
     offset += bytesRead;
   }
@@ -537,7 +637,7 @@ function isText(bytes: Buffer): boolean {
 
 /** Writes `bytes` to a fresh temporary file beside `name`, flushes it, and renames it over `name`. */
 async function writeAtomically(options: {
-  parent: FileHandle;
+  parent: DirRef;
   name: string;
   bytes: Buffer;
   mode: number;
@@ -563,7 +663,7 @@ async function writeAtomically(options: {
 
 /** Options of {@link listInto}. */
 interface ListOptions {
-  dir: FileHandle;
+  dir: DirRef;
   prefix: string;
   out: FsEntry[];
   max: number;
@@ -603,7 +703,7 @@ async function listInto(options: ListOptions): Promise<boolean> {
 }
 
 /** Sum of the sizes of the regular files under `dir`, never following a symlink. */
-async function sizeOfTree(dir: FileHandle): Promise<number> {
+async function sizeOfTree(dir: DirRef): Promise<number> {
   let total = 0;
   for (const name of await readdir(self(dir))) {
     const stats = await lstatAt(dir, name);
@@ -632,7 +732,7 @@ async function sizeOfTree(dir: FileHandle): Promise<number> {
  * entries are unlinked relative to it, so a directory swapped for a symlink mid-walk is unlinked as a link
  * and its target is never touched (Node's fs.rm re-resolves paths from the top, which a swap could redirect).
  */
-async function removeTree(parent: FileHandle, name: string): Promise<void> {
+async function removeTree(parent: DirRef, name: string): Promise<void> {
   let dir: FileHandle;
   try {
     dir = await open(at(parent, name), DIR_FLAGS);
