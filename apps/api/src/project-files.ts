@@ -15,7 +15,7 @@
 // over SYNC_READ_MAX_BYTES goes to the pool, so a large (or uncached) file cannot stall the loop for long.
 // What this cannot close: the sandbox may change a file between our version check and our rename (it writes the
 // same folder with no lock we could share); such a change is overwritten, never followed outside.
-import { createHash, randomBytes } from 'node:crypto';
+import { hash, randomBytes } from 'node:crypto';
 import {
   closeSync,
   constants,
@@ -85,10 +85,8 @@ const FILE_MODE = 0o666;
  * listings can return versions for every file. Opaque to clients.
  */
 export function versionOf(stats: BigIntStats): string {
-  return createHash('sha256')
-    .update(`${stats.dev}:${stats.ino}:${stats.size}:${stats.mtimeNs}`)
-    .digest('hex')
-    .slice(0, 32);
+  // One-shot hash: about twice as fast as a createHash object, and fs.read computes one per request.
+  return hash('sha256', `${stats.dev}:${stats.ino}:${stats.size}:${stats.mtimeNs}`, 'hex').slice(0, 32);
 }
 
 function entryOf(path: string, name: string, stats: BigIntStats): FsEntry {
