@@ -296,22 +296,24 @@ export function runHandlers(deps: RunHandlersDeps): RpcHandlers {
         // The runner destroys it after a run; here also when the run never started.
         stdin?.destroy();
       }
-      await runs.finish(runId, {
-        verdict: result.verdict,
-        exit_code: result.exitCode,
-        signal: result.signal,
-        wall_ms: result.wallMs,
-        cpu_ms: result.cpuMs,
-        peak_memory_bytes: result.peakMemoryBytes,
-        stdout_bytes: result.stdoutBytes,
-        stderr_bytes: result.stderrBytes,
-        stdout_truncated: result.stdoutTruncated,
-        stderr_truncated: result.stderrTruncated,
-        finished_at: result.finishedAt,
-      });
-      // The run may have written files: measure again.
+      // The run may have written files: measure again. Both writes go together, off each other's path.
       files.invalidateUsage(project.id);
-      await projects.touch(project.id, await files.usage(project.id));
+      await Promise.all([
+        runs.finish(runId, {
+          verdict: result.verdict,
+          exit_code: result.exitCode,
+          signal: result.signal,
+          wall_ms: result.wallMs,
+          cpu_ms: result.cpuMs,
+          peak_memory_bytes: result.peakMemoryBytes,
+          stdout_bytes: result.stdoutBytes,
+          stderr_bytes: result.stderrBytes,
+          stdout_truncated: result.stdoutTruncated,
+          stderr_truncated: result.stderrTruncated,
+          finished_at: result.finishedAt,
+        }),
+        files.usage(project.id).then((usage) => projects.touch(project.id, usage)),
+      ]);
       const { stdout, stderr, ...rest } = result;
       const answer: RunResult = { ...rest, runId };
       return streaming ? answer : { ...answer, stdout, stderr };

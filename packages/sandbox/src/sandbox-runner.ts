@@ -129,6 +129,12 @@ class RunControl {
 
   /** The process is running: start the wall clock, honour an abort that came before. */
   arm(): void {
+    // Stopped while the container was being created (a cancel right after run.exec): stop() had nothing to
+    // kill then, so kill now instead of letting the process run to its wall limit.
+    if (this.stopReason !== undefined) {
+      this.#kill?.().catch(ignoreGone);
+      return;
+    }
     this.#timer = setTimeout(() => this.stop('timeout'), this.limits.wallMs);
     if (this.signal?.aborted) this.stop('cancelled');
   }

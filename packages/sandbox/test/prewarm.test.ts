@@ -1,5 +1,6 @@
 // Prewarming on the real engine: a warm container serves only the workspace and owner it was started for, the
-// pool stays within its size, and a finished run leaves a fresh container for the next one.
+// pool stays within its size, and a finished run leaves a fresh container for the next one. Also the cancel that
+// races with container creation.
 import { afterAll, describe, expect, it } from 'vitest';
 import { SANDBOX_LABEL } from '../src/index.ts';
 import { dockerClient, makeWorkspace, testRunner } from './sandbox-harness.ts';
@@ -73,6 +74,21 @@ describe('prewarm', () => {
       filters: { label: [`${SANDBOX_LABEL}=warm`], ancestor: ['cyber-sandbox-shell:bookworm'] },
     });
     expect(shells.length).toBe(1);
+  });
+
+  it('a cancel that arrives while the container is being created stops the run at once', async () => {
+    const controller = new AbortController();
+    const t0 = Date.now();
+    const running = runner.run({
+      language: 'shell',
+      command: ['sleep', '30'],
+      workspaceDir: second.dir,
+      mode: 'cold',
+      signal: controller.signal,
+    });
+    controller.abort();
+    expect((await running).verdict).toBe('cancelled');
+    expect(Date.now() - t0).toBeLessThan(8_000);
   });
 
   it('does not refill after a run with its own limits (only default limits are pooled)', async () => {

@@ -1,0 +1,253 @@
+// run.exec of `python3 -c "print(1)"` through the gateway's POST /rpc versus bare dockerode, interleaved round by
+// round in one process:
+//   warm: gateway with a prewarmed container   vs  a bare exec into a started container (same HostConfig)
+//   cold: gateway with pool size 0             vs  a bare create+attach+start+wait(+remove)
+//
+//   pnpm --filter @cyber/api bench:run-exec            (needs scripts/infra.sh up and sandbox-images/build.sh)
+//   BENCH_ROUNDS=30 pnpm --filter @cyber/api bench:run-exec
+//
+// The gateway is the real app listening on loopback, authenticating each call with @cyber/auth-client's verifier
+// against the real auth app (test/test-app.ts), with the run recorded in PostgreSQL. Between measurements the
+// bench waits for the runner's background work (container removal, pool refill) so it never overlaps the next
+// measurement; the order of gateway and bare alternates each round.
+import { mkdtemp, rm, chmod } from 'node:fs/promises';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import type { Duplex } from 'node:stream';
+import { readFileSync } from 'node:fs';
+import {
+  DEFAULT_IMAGES,
+  DEFAULT_LIMITS,
+  DEFAULT_PROFILE_PATH,
+  KEEPER_USER,
+  SANDBOX_USER,
+  SandboxRunner,
+  containerSpec,
+  resolveLimits,
+} from '@cyber/sandbox';
+import Docker from 'dockerode';
+import { startTestApp, type TestApp, type TestUser } from '../test/test-app.js';
+
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 20);
+const WARMUP = 2;
+const COMMAND = ['python3', '-c', 'print(1)'];
+
+const socketPath = process.env.CYBER_DOCKER_SOCKET;
+if (!socketPath) throw new Error('CYBER_DOCKER_SOCKET is not set: run scripts/infra.sh up');
+const docker = new Docker({ socketPath });
+const profileText = readFileSync(DEFAULT_PROFILE_PATH, 'utf8');
+const limits = resolveLimits(undefined, { defaults: DEFAULT_LIMITS, maxima: DEFAULT_LIMITS });
+const { tmpBytes: _tmp, nanoCpus: _cpus, ...maxima } = { ...DEFAULT_LIMITS };
+
+interface Gateway {
+  t: TestApp;
+  runner: SandboxRunner;
+  user: TestUser;
+  projectId: string;
+  workspaceDir: string;
+  url: string;
+}
+
+async function gateway(warmPoolSize: number): Promise<Gateway> {
+  const runner = SandboxRunner.start({ docker, profileText, maxima: DEFAULT_LIMITS, warmPoolSize });
+  const t = await startTestApp({ sandbox: { runner, maxima } });
+  const user = await t.user('developer');
+  const { id } = await t.call<{ id: string }>('project.create', { name: 'bench', template: 'empty' }, user);
+  await t.app.listen({ port: 0, host: '127.0.0.1' });
+  const url = `http://127.0.0.1:${(t.app.server.address() as AddressInfo).port}/rpc`;
+  return { t, runner, user, projectId: id, workspaceDir: join(t.projectsDir, id), url };
+}
+
+/** One authenticated run.exec over HTTP; returns its latency in ms. */
+async function viaGateway(g: Gateway): Promise<number> {
+  const t0 = performance.now();
+  const response = await fetch(g.url, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', authorization: `Bearer ${g.user.token}` },
+    body: JSON.stringify({
+      jsonrpc: '2.0',
+      id: 1,
+      method: 'run.exec',
+      params: { projectId: g.projectId, language: 'python', command: COMMAND },
+    }),
+  });
+  const body = (await response.json()) as { result?: { verdict: string; stdout: string } };
+  const ms = performance.now() - t0;
+  if (body.result?.verdict !== 'ok' || body.result.stdout !== '1\n') {
+    throw new Error(`gateway run failed: ${JSON.stringify(body)}`);
+  }
+  return ms;
+}
+
+function spec(workspaceDir: string, role: 'cold' | 'warm'): Docker.ContainerCreateOptions {
+  return containerSpec({
+    image: DEFAULT_IMAGES.python,
+    cmd: role === 'warm' ? ['sleep', 'infinity'] : COMMAND,
+    user: role === 'warm' ? KEEPER_USER : SANDBOX_USER,
+    workspaceDir,
+    limits,
+    seccompText: profileText,
+    openStdin: false,
+    network: false,
+    role,
+  });
+}
+
+function collect(stream: Duplex): Promise<string> {
+  return new Promise((resolve) => {
+    const chunks: Buffer[] = [];
+    stream.on('data', (chunk: Buffer) => chunks.push(chunk));
+    const done = (): void => {
+      // Docker's multiplexed frames: [stream, 0, 0, 0, size32be] + payload; keep the payloads.
+      let all = Buffer.concat(chunks);
+      let text = '';
+      while (all.length >= 8) {
+        const size = all.readUInt32BE(4);
+        text += all.subarray(8, 8 + size).toString('utf8');
+        all = all.subarray(8 + size);
+      }
+      resolve(text);
+    };
+    stream.once('end', done);
+    stream.once('close', done);
+  });
+}
+
+/** Bare cold run: create+attach+start+wait; `removed` also counts the removal. */
+async function bareCold(workspaceDir: string): Promise<{ run: number; removed: number }> {
+  const t0 = performance.now();
+  const container = await docker.createContainer(spec(workspaceDir, 'cold'));
+  const stream = (await container.attach({ stream: true, stdout: true, stderr: true })) as Duplex;
+  const output = collect(stream);
+  await container.start();
+  const exit = (await container.wait()) as { StatusCode: number };
+  const text = await output;
+  const run = performance.now() - t0;
+  await container.remove({ force: true, v: true });
+  const removed = performance.now() - t0;
+  if (exit.StatusCode !== 0 || text !== '1\n') throw new Error(`bare run failed: ${exit.StatusCode} ${text}`);
+  return { run, removed };
+}
+
+/** Bare exec into an already started container: exec create+start+output end+inspect. */
+async function bareExec(container: Docker.Container): Promise<number> {
+  const t0 = performance.now();
+  const exec = await container.exec({
+    Cmd: COMMAND,
+    User: SANDBOX_USER,
+    AttachStdout: true,
+    AttachStderr: true,
+    WorkingDir: '/workspace',
+  });
+  const stream = await exec.start({ hijack: true, stdin: false });
+  const text = await collect(stream);
+  const info = await exec.inspect();
+  const ms = performance.now() - t0;
+  if (info.ExitCode !== 0 || text !== '1\n') throw new Error(`bare exec failed: ${info.ExitCode} ${text}`);
+  return ms;
+}
+
+function stats(values: number[]): { median: number; p90: number } {
+  const sorted = [...values].sort((a, b) => a - b);
+  const at = (q: number): number => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] ?? NaN;
+  return { median: at(0.5), p90: at(0.9) };
+}
+
+async function main(): Promise<void> {
+  const warm = await gateway(1);
+  const cold = await gateway(0);
+  const bareDir = await mkdtemp(join(tmpdir(), 'cyber-bench-run-'));
+  await chmod(bareDir, 0o777);
+  const series: Record<string, number[]> = {
+    'gateway warm': [],
+    'bare exec (warm)': [],
+    'runner alone (warm)': [],
+    'gateway cold': [],
+    'bare run (no remove)': [],
+    'bare run + remove': [],
+  };
+  try {
+    for (let round = 0; round < WARMUP + ROUNDS; round += 1) {
+      const keep = round >= WARMUP;
+      const gatewayFirst = round % 2 === 0;
+      // Warm: a prewarmed container for the gateway's user and a started one for the bare exec.
+      await warm.runner.prewarm({
+        language: 'python',
+        workspaceDir: warm.workspaceDir,
+        owner: String(warm.user.id),
+      });
+      // The runner alone on a prewarmed container: splits the gateway's overhead from the runner's.
+      await warm.runner.settled();
+      const direct = performance.now();
+      const result = await warm.runner.run({
+        language: 'python',
+        command: COMMAND,
+        workspaceDir: warm.workspaceDir,
+        owner: String(warm.user.id),
+      });
+      if (keep && result.path === 'warm') series['runner alone (warm)']?.push(performance.now() - direct);
+      await warm.runner.settled();
+      const bare = await docker.createContainer(spec(bareDir, 'warm'));
+      await bare.start();
+      await warm.runner.settled();
+      const warmSteps = [
+        async () => {
+          const ms = await viaGateway(warm);
+          await warm.runner.settled();
+          if (keep) series['gateway warm']?.push(ms);
+        },
+        async () => {
+          const ms = await bareExec(bare);
+          if (keep) series['bare exec (warm)']?.push(ms);
+        },
+      ];
+      try {
+        for (const step of gatewayFirst ? warmSteps : warmSteps.reverse()) await step();
+      } finally {
+        await bare.remove({ force: true, v: true });
+      }
+
+      const coldSteps = [
+        async () => {
+          const ms = await viaGateway(cold);
+          await cold.runner.settled();
+          if (keep) series['gateway cold']?.push(ms);
+        },
+        async () => {
+          const { run, removed } = await bareCold(bareDir);
+          if (keep) {
+            series['bare run (no remove)']?.push(run);
+            series['bare run + remove']?.push(removed);
+          }
+        },
+      ];
+      for (const step of gatewayFirst ? coldSteps : coldSteps.reverse()) await step();
+    }
+  } finally {
+    for (const g of [warm, cold]) {
+      await g.t.close();
+      await g.runner.close();
+    }
+    await rm(bareDir, { recursive: true, force: true });
+  }
+
+  const s = Object.fromEntries(Object.entries(series).map(([name, values]) => [name, stats(values)]));
+  console.log(`run.exec python3 -c "print(1)", ${ROUNDS} rounds (+${WARMUP} warm-up), ms`);
+  for (const [name, { median, p90 }] of Object.entries(s)) {
+    console.log(
+      `  ${name.padEnd(22)} median ${median.toFixed(1).padStart(7)}  p90 ${p90.toFixed(1).padStart(7)}`,
+    );
+  }
+  const ratio = (a: string, b: string): string => ((s[a]?.median ?? NaN) / (s[b]?.median ?? NaN)).toFixed(2);
+  console.log(
+    `  warm: gateway / bare exec           ${ratio('gateway warm', 'bare exec (warm)')}x (aim <= 1.25x)`,
+  );
+  console.log(
+    `  cold: gateway / bare run + remove   ${ratio('gateway cold', 'bare run + remove')}x (aim <= 1.1x)`,
+  );
+  console.log(`  cold: gateway / bare run (no remove) ${ratio('gateway cold', 'bare run (no remove)')}x`);
+}
+
+await main();
