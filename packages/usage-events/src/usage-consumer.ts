@@ -5,6 +5,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Consumer, EachBatchPayload, KafkaMessage } from 'kafkajs';
 import { createKafka, type KafkaConnectionOptions, type UsageLogger } from './kafka-client.js';
+import { createUsageAdmin } from './usage-admin.js';
 import { decodeUsageMessage, USAGE_TOPIC, type UsageEvent } from './usage-event.js';
 
 /** A message that failed the usage event schema; the handler parks it (dead letter), it is never retried. */
@@ -128,6 +129,13 @@ export function createUsageConsumer(options: UsageConsumerOptions): UsageConsume
     async start() {
       if (running) return;
       stopping = new AbortController();
+      // A fresh installation has no topic yet, and subscribing to a missing topic fails: create it first.
+      const admin = createUsageAdmin(options);
+      try {
+        await admin.ensureTopic({ topic });
+      } finally {
+        await admin.close();
+      }
       await consumer.connect();
       // A new group starts at the oldest retained event: starting at the newest would skip charges.
       await consumer.subscribe({ topic, fromBeginning: true });

@@ -98,6 +98,31 @@ describe('usage producer and consumer on the real broker', () => {
     return created;
   }
 
+  it('starts on a fresh installation where the topic does not exist yet, then receives what is produced', async () => {
+    const admin = createUsageAdmin({ brokers: brokers() });
+    cleanups.push(() => admin.close());
+    const topic = unique('test.llm.usage.fresh');
+    const groupId = unique('usage-test');
+    cleanups.push(() => admin.deleteTopics([topic]));
+    cleanups.push(() => admin.deleteGroups([groupId]));
+    const received: UsageEvent[] = [];
+    await consumer({
+      topic,
+      groupId,
+      handleBatch: (batch) => {
+        received.push(...batch.events);
+        return Promise.resolve();
+      },
+    }).start();
+    const producer = createUsageProducer({ brokers: brokers(), topic });
+    await producer.connect();
+    cleanups.push(() => producer.disconnect());
+    const sent = event({ userId: 1, cost: 5 });
+    await producer.send([sent]);
+    await waitFor(() => received.length >= 1, 30_000, 'the event');
+    expect(received.map((e) => e.eventId)).toEqual([sent.eventId]);
+  }, 60_000);
+
   it('delivers every event once in chunks no larger than maxBatchSize, with invalid messages set apart', async () => {
     const { admin, topic, groupId } = await setup(3);
     const producer = createUsageProducer({ brokers: brokers(), topic });
