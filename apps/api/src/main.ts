@@ -6,10 +6,14 @@ import { join } from 'node:path';
 import { createVerifier } from '@cyber/auth-client';
 import { loadApiConfig } from '@cyber/config';
 import { createDatabase, migrate } from '@cyber/db';
-import { DEFAULT_LIMITS, DEFAULT_PROFILE_PATH, SandboxRunner, type ResolvedLimits } from '@cyber/sandbox';
+import {
+  DEFAULT_LIMITS,
+  DEFAULT_PROFILE_PATH,
+  SandboxRunner,
+  createDockerClient,
+  type ResolvedLimits,
+} from '@cyber/sandbox';
 import closeWithGrace from 'close-with-grace';
-// SandboxRunner takes the service's one Docker client (its options say so); this is where it is made.
-import Docker from 'dockerode';
 import { buildApp } from './app.js';
 
 const MiB = 1024 * 1024;
@@ -39,7 +43,7 @@ const maxima: ResolvedLimits = {
 };
 // Refuses to start with a malformed or weak seccomp profile; the engine itself is checked per run.
 const runner = SandboxRunner.start({
-  docker: new Docker({ socketPath: config.sandbox.dockerSocket }),
+  docker: createDockerClient(config.sandbox.dockerSocket),
   profileText: readFileSync(DEFAULT_PROFILE_PATH, 'utf8'),
   maxima,
   network: config.sandbox.network,
@@ -48,7 +52,8 @@ const runner = SandboxRunner.start({
 
 const app = await buildApp({
   database,
-  authenticate: (headers) => verifier.authenticate(headers),
+  // The client's address goes to introspection, so auth limits failed keys per end client, not per gateway.
+  authenticate: (headers, meta) => verifier.authenticate(headers, { clientAddress: meta.ip }),
   projectsDir: join(config.dataDir, 'projects'),
   files: config.files,
   services: { auth: config.authUrl, llmserver: config.llmUrl },

@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest';
 import type { VerifiedIdentity } from './identity.js';
 import { requireRole } from './identity.js';
 import { KeyCache } from './key-cache.js';
+import { createVerifier } from './verifier.js';
 import { decodeRevocation, encodeRevocation, revocationChannel } from './revocation.js';
 
 const identity = (overrides: Partial<VerifiedIdentity> = {}): VerifiedIdentity => ({
@@ -61,5 +62,26 @@ describe('KeyCache', () => {
     expect(cache.get('d')).toBeUndefined();
     cache.set('f', identity(), 0);
     expect(cache.get('f')).toBeUndefined();
+  });
+});
+
+describe('createVerifier with malformed keys', () => {
+  it('answers unauthenticated without asking auth, like any other wrong key', async () => {
+    let calls = 0;
+    const verifier = createVerifier({
+      authUrl: 'http://127.0.0.1:9',
+      issuer: 'cyberdevstudio',
+      fetch: () => {
+        calls += 1;
+        return Promise.reject(new Error('auth must not be asked'));
+      },
+    });
+    for (const key of ['', 'short', 'x'.repeat(257)]) {
+      await expect(verifier.authenticate({ 'x-cyber-token': key })).rejects.toMatchObject({
+        key: 'unauthenticated',
+      });
+    }
+    expect(calls).toBe(0);
+    await verifier.close();
   });
 });

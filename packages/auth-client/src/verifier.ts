@@ -12,7 +12,7 @@
 //   hit re-checks the user's revocation time against the token's `iat`, so the cache never outlives a revocation.
 import { hash } from 'node:crypto';
 import type { IncomingHttpHeaders } from 'node:http';
-import { RoleSchema, RpcError, type IntrospectionResult } from '@cyber/contract';
+import { ApiKeySecret, RoleSchema, RpcError, type IntrospectionResult } from '@cyber/contract';
 import { createHttpClient } from '@cyber/rpc-client';
 import { Redis } from 'ioredis';
 import { createRemoteJWKSet, customFetch, errors as joseErrors, jwtVerify, type JWTPayload } from 'jose';
@@ -250,7 +250,9 @@ export function createVerifier(options: VerifierOptions): Verifier {
         return verifySession(match[1]);
       }
       if (apiKey !== undefined) {
-        if (typeof apiKey !== 'string' || apiKey.length === 0 || apiKey.length > 256) {
+        // A key introspection would refuse as malformed params is simply a wrong key to the caller: the same
+        // `unauthenticated` as every other bad key, and no round trip to auth.
+        if (typeof apiKey !== 'string' || !ApiKeySecret.safeParse(apiKey).success) {
           throw new RpcError('unauthenticated', { message: INVALID_KEY });
         }
         return resolveApiKey(apiKey, opts);

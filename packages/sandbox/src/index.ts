@@ -25,4 +25,5 @@ export {
   type ContainerSpecOptions,
 } from './container-spec.js';
 export { BUILD_SCRIPT } from './sandbox-errors.js';
+export { createDockerClient } from './docker-client.js';
 export type { OutputListener, OutputStream, StreamTotals } from './output-capture.js';
