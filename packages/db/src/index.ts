@@ -49,6 +49,8 @@ export {
   type SchemaMigrationsTable,
   type TokensUsed,
   type TokensUsedTable,
+  type UsageDeadLettersTable,
+  type UsageShortfallsTable,
   type User,
   type UserRole,
   type UserUpdate,

@@ -207,6 +207,30 @@ export interface RunsTable {
   finished_at: Timestamp | null;
 }
 
+/** `usage_shortfalls` (0004): usage the balance could not cover; rows are only ever inserted. */
+export interface UsageShortfallsTable {
+  id: Id;
+  user_id: number;
+  /** Sum of the costs of the batch's new tokens_used rows for this user (money units). */
+  charged: number;
+  /** Part of `charged` not debited because the balance reached 0 (money units). */
+  shortfall: number;
+  event_ids: string[];
+  created_at: CreatedAt;
+}
+
+/** `usage_dead_letters` (0004): llm.usage messages parked instead of booked. */
+export interface UsageDeadLettersTable {
+  id: Id;
+  topic: string;
+  partition: number;
+  kafka_offset: number;
+  message_key: string | null;
+  payload: string | null;
+  error: string;
+  created_at: CreatedAt;
+}
+
 /** The whole schema, for `Kysely<DB>`. */
 export interface DB {
   users: UsersTable;
@@ -217,6 +241,8 @@ export interface DB {
   api_keys: ApiKeysTable;
   audit_log: AuditLogTable;
   balance_grants: BalanceGrantsTable;
+  usage_shortfalls: UsageShortfallsTable;
+  usage_dead_letters: UsageDeadLettersTable;
   projects: ProjectsTable;
   project_members: ProjectMembersTable;
   runs: RunsTable;

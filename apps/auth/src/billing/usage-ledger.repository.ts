@@ -1,47 +1,11 @@
 // The usage sink's SQL: one call books one batch of usage events inside the caller's transaction.
 // Set-based statements (unnest of arrays) keep a 1,000-event batch at a handful of round trips.
 import type { DB } from '@cyber/db';
-import type { UsageEvent } from '@cyber/usage-events';
-import { sql, type ColumnType, type Generated, type Kysely } from 'kysely';
+import type { InvalidUsageMessage, UsageEvent } from '@cyber/usage-events';
+import { sql, type Kysely } from 'kysely';
 
-/** `usage_shortfalls` (0004): usage the balance could not cover. */
-export interface UsageShortfallsTable {
-  id: Generated<number>;
-  user_id: number;
-  charged: number;
-  shortfall: number;
-  event_ids: string[];
-  created_at: ColumnType<Date, Date | string | undefined, never>;
-}
-
-/** `usage_dead_letters` (0004): llm.usage messages parked instead of booked. */
-export interface UsageDeadLettersTable {
-  id: Generated<number>;
-  topic: string;
-  partition: number;
-  kafka_offset: number;
-  message_key: string | null;
-  payload: string | null;
-  error: string;
-  created_at: ColumnType<Date, Date | string | undefined, never>;
-}
-
-/** The 0004 tables, added to {@link DB} where the sink needs them. */
-// A type alias, not an interface: Kysely's withTables wants an indexable record type.
-export type UsageLedgerTables = {
-  usage_shortfalls: UsageShortfallsTable;
-  usage_dead_letters: UsageDeadLettersTable;
-};
-
-/** A message to park. */
-export interface DeadLetter {
-  topic: string;
-  partition: number;
-  offset: string;
-  key: string | null;
-  value: string | null;
-  error: string;
-}
+/** A message to park: one the consumer found failing the usage event schema. */
+export type DeadLetter = InvalidUsageMessage;
 
 /** One chunk of one partition, as the consumer hands it over. */
 export interface BookingBatch {
@@ -76,10 +40,10 @@ export interface BookingResult {
 
 /** Books usage batches. Pass a transaction: the whole batch must commit or roll back together. */
 export class UsageLedgerRepository {
-  readonly #db: Kysely<DB & UsageLedgerTables>;
+  readonly #db: Kysely<DB>;
 
   constructor(db: Kysely<DB>) {
-    this.#db = db.withTables<UsageLedgerTables>();
+    this.#db = db;
   }
 
   /**
