@@ -4,9 +4,9 @@
 // with the call, never a gateway identity. Errors come back as the service sent them (same code, message and
 // data); a service that cannot be reached is `service_unavailable` naming it.
 //
-// Streaming methods (llm.chat and friends) are forwarded over HTTP: the caller gets the final result, but
-// not the token notifications, even on a WebSocket. Relaying notifications needs a WebSocket per call to
-// the service and is left for the llmserver issue.
+// Streaming methods (llm.chat and friends) called over a WebSocket go to the service over a WebSocket of their
+// own (ws-forwarder.ts), so the caller gets every notification and can cancel; over HTTP there is nowhere to
+// stream to, so they are forwarded like any other method and answer with the final result.
 import { randomBytes } from 'node:crypto';
 import {
   FAMILY_SERVICE,
@@ -17,6 +17,7 @@ import {
   type WireError,
 } from '@cyber/contract';
 import { headersWithSubprotocolCredentials, type RpcContext, type RpcHandlers } from '@cyber/rpc-server';
+import { forwardOverWebSocket, webSocketUrl } from './ws-forwarder.js';
 
 /** The services the gateway forwards to, by name, with the base URL each serves JSON-RPC under (`/rpc`). */
 export type ServiceUrls = Record<Exclude<ServiceName, 'api'>, string>;
@@ -114,7 +115,7 @@ async function forward(options: {
 
 /**
  * Handlers for every method of the contract that another service owns (and that is not internal to the
- * services), each forwarding to that service's `/rpc`.
+ * services), each forwarding to that service's `/rpc` (a streaming method called on a WebSocket over one).
  */
 export function forwardingHandlers(options: ForwarderOptions): RpcHandlers {
   const doFetch = options.fetch ?? globalThis.fetch;
@@ -123,7 +124,12 @@ export function forwardingHandlers(options: ForwarderOptions): RpcHandlers {
     const service = FAMILY_SERVICE[familyOf(method)];
     if (service === 'api' || def.internal === true) continue;
     const url = new URL('/rpc', options.services[service]).toString();
-    handlers[method] = (params, ctx) => forward({ service, url, method, params, ctx, fetch: doFetch });
+    const wsUrl = webSocketUrl(options.services[service]);
+    const streams = def.stream !== undefined;
+    handlers[method] = (params, ctx) =>
+      streams && ctx.transport === 'ws'
+        ? forwardOverWebSocket({ service, url: wsUrl, method, params, ctx })
+        : forward({ service, url, method, params, ctx, fetch: doFetch });
   }
   return handlers;
 }
