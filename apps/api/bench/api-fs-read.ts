@@ -1,5 +1,7 @@
 // Authenticated fs.read of a 4 KiB file through the gateway versus a bare Fastify route returning the same
-// bytes, with autocannon (50 connections, 10 s each) in the same run.
+// bytes, with autocannon (50 connections) in the same run. The phases alternate (bare, gateway, bare, gateway,
+// ...; 3 rounds of 5 s each) so a load change on a shared machine lands on both sides instead of in the ratio,
+// and the ratio is taken between the medians of the two sides.
 //
 //   pnpm --filter @cyber/api bench:fs-read          (needs scripts/infra.sh up: PostgreSQL)
 //   BENCH_CPU_PROF_DIR=/tmp/prof pnpm --filter @cyber/api bench:fs-read   (V8 CPU profile of the servers)
@@ -23,7 +25,8 @@ import Fastify from 'fastify';
 import { buildApp } from '../src/app.js';
 
 const CONNECTIONS = 50;
-const DURATION_S = 10;
+const ROUNDS = 3;
+const PHASE_S = 5;
 const ISSUER = 'cyberdevstudio';
 const KID = 'bench-key';
 
@@ -131,7 +134,7 @@ interface Figures {
 }
 
 async function measure(options: autocannon.Options): Promise<Figures> {
-  const result = await autocannon({ connections: CONNECTIONS, duration: DURATION_S, ...options });
+  const result = await autocannon({ connections: CONNECTIONS, duration: PHASE_S, ...options });
   return {
     requestsPerSecond: result.requests.average,
     p99Ms: result.latency.p99,
@@ -168,21 +171,55 @@ async function main(): Promise<void> {
     connections: 10,
     duration: 2,
   });
-  const bare = await measure({ url: `http://127.0.0.1:${ready.barePort}/file` });
-  const gateway = await measure({
+  const bareOptions: autocannon.Options = { url: `http://127.0.0.1:${ready.barePort}/file` };
+  const gatewayOptions: autocannon.Options = {
     url: `http://127.0.0.1:${ready.gatewayPort}/rpc`,
     method: 'POST',
     headers: { authorization: `Bearer ${ready.token}`, 'content-type': 'application/json' },
     body,
-  });
+  };
+  const bare: Figures[] = [];
+  const gateway: Figures[] = [];
+  for (let round = 0; round < ROUNDS; round += 1) {
+    bare.push(await measure(bareOptions));
+    gateway.push(await measure(gatewayOptions));
+  }
   child.send('stop');
-  const ratio = gateway.requestsPerSecond / bare.requestsPerSecond;
+
   const line = (name: string, f: Figures): string =>
-    `${name.padEnd(28)} ${f.requestsPerSecond.toFixed(0).padStart(8)} req/s   p99 ${String(f.p99Ms).padStart(4)} ms   errors ${f.errors}   non-2xx ${f.non2xx}`;
-  console.log(`fs.read of a 4 KiB file, ${CONNECTIONS} connections, ${DURATION_S} s each`);
-  console.log(line('bare Fastify route', bare));
-  console.log(line('gateway fs.read (JWT, PG)', gateway));
-  console.log(`ratio gateway/bare: ${ratio.toFixed(2)}x (aim >= 0.7x, gateway p99 < 10 ms)`);
+    `${name.padEnd(30)} ${f.requestsPerSecond.toFixed(0).padStart(8)} req/s   p99 ${String(f.p99Ms).padStart(4)} ms   errors ${f.errors}   non-2xx ${f.non2xx}`;
+  console.log(
+    `fs.read of a 4 KiB file, ${CONNECTIONS} connections, ${ROUNDS} rounds of ${PHASE_S} s per side, interleaved`,
+  );
+  bare.forEach((b, round) => {
+    console.log(line(`round ${round + 1} bare Fastify route`, b));
+    const g = gateway[round];
+    if (g !== undefined) console.log(line(`round ${round + 1} gateway fs.read`, g));
+  });
+  const summary = (figures: Figures[]): Figures => ({
+    requestsPerSecond: median(figures.map((f) => f.requestsPerSecond)),
+    p99Ms: median(figures.map((f) => f.p99Ms)),
+    errors: figures.reduce((sum, f) => sum + f.errors, 0),
+    non2xx: figures.reduce((sum, f) => sum + f.non2xx, 0),
+  });
+  const bareMedian = summary(bare);
+  const gatewayMedian = summary(gateway);
+  console.log(line('median bare Fastify route', bareMedian));
+  console.log(line('median gateway (JWT, PG)', gatewayMedian));
+  const ratio = gatewayMedian.requestsPerSecond / bareMedian.requestsPerSecond;
+  const rounds = gateway
+    .map((g, i) => (g.requestsPerSecond / (bare[i]?.requestsPerSecond ?? Number.NaN)).toFixed(2))
+    .join(', ');
+  console.log(
+    `ratio of medians gateway/bare: ${ratio.toFixed(2)}x (per round ${rounds}; aim >= 0.7x, gateway p99 < 10 ms)`,
+  );
+}
+
+function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const middle = Math.floor(sorted.length / 2);
+  const at = (index: number): number => sorted[index] ?? Number.NaN;
+  return sorted.length % 2 === 1 ? at(middle) : (at(middle - 1) + at(middle)) / 2;
 }
 
 if (process.argv[2] === 'serve') await serve();

@@ -44,7 +44,7 @@ export interface IdentityOutcome<TIdentity extends RpcIdentity> {
  */
 export class InFlightTracker {
   private count = 0;
-  private readonly byId = new Map<string, AbortController>();
+  private readonly byId = new Map<string, RequestAbort>();
 
   constructor(readonly limit: number) {}
 
@@ -61,7 +61,7 @@ export class InFlightTracker {
   }
 
   /** Registers a request id; false when one with the same id is still in flight. */
-  register(id: RpcId, controller: AbortController): boolean {
+  register(id: RpcId, controller: RequestAbort): boolean {
     const key = idKey(id);
     if (this.byId.has(key)) return false;
     this.byId.set(key, controller);
@@ -69,7 +69,7 @@ export class InFlightTracker {
   }
 
   /** Forgets a finished request. */
-  unregister(id: RpcId, controller: AbortController): void {
+  unregister(id: RpcId, controller: RequestAbort): void {
     const key = idKey(id);
     if (this.byId.get(key) === controller) this.byId.delete(key);
   }
@@ -87,6 +87,87 @@ function idKey(id: RpcId): string {
   return `${typeof id}:${String(id)}`;
 }
 
+/**
+ * The abort of a whole session as the dispatcher uses it: an AbortSignal (WebSocket) or anything with the same
+ * three members (the HTTP route's {@link SessionAbort}, which costs no AbortController per request).
+ */
+export interface SessionSignal {
+  readonly aborted: boolean;
+  addEventListener(type: 'abort', listener: () => void, options?: { once: boolean }): void;
+  removeEventListener(type: 'abort', listener: () => void): void;
+}
+
+/**
+ * A {@link SessionSignal} for one HTTP request: a plain listener list, aborted when the client goes away. Most
+ * requests finish without it ever firing, so it holds no AbortController and no EventTarget.
+ */
+export class SessionAbort implements SessionSignal {
+  aborted = false;
+  private listeners: (() => void)[] | undefined;
+
+  addEventListener(_type: 'abort', listener: () => void): void {
+    if (this.aborted) return;
+    (this.listeners ??= []).push(listener);
+  }
+
+  removeEventListener(_type: 'abort', listener: () => void): void {
+    const listeners = this.listeners;
+    if (listeners === undefined) return;
+    const index = listeners.indexOf(listener);
+    if (index !== -1) listeners.splice(index, 1);
+  }
+
+  /** Fires every listener once; later calls do nothing. */
+  abort(): void {
+    if (this.aborted) return;
+    this.aborted = true;
+    const listeners = this.listeners;
+    this.listeners = undefined;
+    if (listeners !== undefined) for (const listener of listeners) listener();
+  }
+}
+
+/**
+ * The abort of one request: `rpc.cancel`, or the end of its session. The handler's AbortSignal is created only
+ * when the handler reads `ctx.signal` (already aborted when the request was); {@link race} rejects the request
+ * with the abort reason without one.
+ */
+export class RequestAbort {
+  private controller: AbortController | undefined;
+  private reason: Error | undefined;
+  private onAbort: ((reason: Error) => void) | undefined;
+
+  get aborted(): boolean {
+    return this.reason !== undefined;
+  }
+
+  get signal(): AbortSignal {
+    if (this.controller === undefined) {
+      this.controller = new AbortController();
+      if (this.reason !== undefined) this.controller.abort(this.reason);
+    }
+    return this.controller.signal;
+  }
+
+  /** Aborts the handler's signal (when it has one) and the pending {@link race}; later calls do nothing. */
+  abort(reason: Error): void {
+    if (this.reason !== undefined) return;
+    this.reason = reason;
+    this.controller?.abort(reason);
+    this.onAbort?.(reason);
+  }
+
+  /** Settles with the promise, or rejects with the abort reason as soon as the request aborts. */
+  race<T>(promise: Promise<T>): Promise<T> {
+    if (this.reason !== undefined) return Promise.reject(this.reason);
+    // A second settle (the abort after the result, or the result after the abort) is a no-op.
+    return new Promise<T>((resolve, reject) => {
+      this.onAbort = reject;
+      promise.then(resolve, reject);
+    });
+  }
+}
+
 /** Everything the dispatcher needs to know about where one message came from. */
 export interface DispatchSession<TIdentity extends RpcIdentity> {
   transport: RpcTransport;
@@ -95,7 +176,7 @@ export interface DispatchSession<TIdentity extends RpcIdentity> {
   /** Memoized: authentication runs at most once per HTTP request / WebSocket connection. */
   identity: () => Promise<IdentityOutcome<TIdentity>>;
   /** Aborted when the HTTP client or the WebSocket goes away; aborts every request of the session. */
-  signal: AbortSignal;
+  signal: SessionSignal;
   /** WebSocket only: in-flight cap, cancel by id. */
   inFlight?: InFlightTracker;
   /** WebSocket only: sends a server notification, resolving when the socket buffer has room. */
@@ -175,7 +256,7 @@ export function createDispatcher<C extends AnyContract, TIdentity extends RpcIde
         data: { limit: tracker.limit },
       });
     }
-    const controller = new AbortController();
+    const controller = new RequestAbort();
     let running: Promise<unknown> | undefined;
     let finished = false;
     let registered = false;
@@ -208,7 +289,9 @@ export function createDispatcher<C extends AnyContract, TIdentity extends RpcIde
 
       const ctx: RpcContext<unknown, TIdentity> = {
         identity,
-        signal: controller.signal,
+        get signal() {
+          return controller.signal;
+        },
         correlationId: session.correlationId,
         requestId: envelope.id,
         transport: session.transport,
@@ -223,8 +306,7 @@ export function createDispatcher<C extends AnyContract, TIdentity extends RpcIde
             });
           }
           const send = session.sendNotification;
-          if (finished || controller.signal.aborted || envelope.id === undefined || send === undefined)
-            return;
+          if (finished || controller.aborted || envelope.id === undefined || send === undefined) return;
           // requestId first for readability, and last so a notification field of that name cannot override it.
           const params = Object.assign({ requestId: envelope.id }, checked.data, { requestId: envelope.id });
           await send({ jsonrpc: '2.0', method: stream.method, params });
@@ -232,7 +314,7 @@ export function createDispatcher<C extends AnyContract, TIdentity extends RpcIde
       };
       // Promise.resolve().then turns a synchronous throw into a rejection.
       running = Promise.resolve().then(() => handler(parsed.data, ctx));
-      const result = await raceAbort(running, controller.signal);
+      const result = await controller.race(running);
       if (!options.validateResults) return result;
       const checked = parseSync(def.result, result) ?? (await def.result.safeParseAsync(result));
       if (!checked.success) {
@@ -339,21 +421,5 @@ function parseSync<T extends z.ZodType>(
   } catch (error) {
     if (error instanceof z.core.$ZodAsyncError) return undefined;
     throw error;
-  }
-}
-
-/** Settles with the promise, or rejects with the abort reason as soon as the signal aborts. */
-async function raceAbort<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
-  const reason = (): Error => (signal.reason instanceof Error ? signal.reason : new RpcError('cancelled'));
-  if (signal.aborted) throw reason();
-  let onAbort = noop;
-  const aborted = new Promise<never>((_resolve, reject) => {
-    onAbort = () => reject(reason());
-    signal.addEventListener('abort', onAbort, { once: true });
-  });
-  try {
-    return await Promise.race([promise, aborted]);
-  } finally {
-    signal.removeEventListener('abort', onAbort);
   }
 }

@@ -1,6 +1,9 @@
 import Fastify from 'fastify';
+import { request as httpRequest } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { rpcServer } from './index.js';
+import { RpcError } from '@cyber/contract';
 import { SECRET, buildTestServer, type TestServer } from '../test/test-contract.js';
 
 interface Answer {
@@ -434,5 +437,46 @@ describe('plugin encapsulation', () => {
     const ping = await app.inject({ method: 'POST', url: '/rpc', payload: req(1, 'system.ping', {}) });
     expect(ping.json()).toMatchObject({ id: 1, error: { code: -32601 } });
     await app.close();
+  });
+});
+
+describe('POST /rpc client disconnect', () => {
+  /** Posts `payload` over a real socket; `destroy` drops the connection before the answer. */
+  async function open(payload: unknown): Promise<{ destroy: () => void }> {
+    await server.app.listen({ host: '127.0.0.1', port: 0 });
+    const { port } = server.app.server.address() as AddressInfo;
+    const body = JSON.stringify(payload);
+    const call = httpRequest({
+      host: '127.0.0.1',
+      port,
+      method: 'POST',
+      path: '/rpc',
+      headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) },
+    });
+    call.on('error', () => {});
+    call.end(body);
+    return { destroy: () => call.destroy() };
+  }
+
+  it('aborts a running handler with cancelled when the client goes away', async () => {
+    const call = await open(req(1, 'test.slow', { tag: 'http-gone' }));
+    const signal = await server.slow.waitStarted('http-gone');
+    expect(signal.aborted).toBe(false);
+    call.destroy();
+    await expect.poll(() => signal.aborted).toBe(true);
+    expect(signal.reason).toBeInstanceOf(RpcError);
+    expect((signal.reason as RpcError).key).toBe('cancelled');
+    expect(server.onInternalError).not.toHaveBeenCalled();
+  });
+
+  it('aborts every running handler of a batch when the client goes away', async () => {
+    const call = await open([
+      req(1, 'test.slow', { tag: 'batch-gone-1' }),
+      req(2, 'test.slow', { tag: 'batch-gone-2' }),
+    ]);
+    const first = await server.slow.waitStarted('batch-gone-1');
+    const second = await server.slow.waitStarted('batch-gone-2');
+    call.destroy();
+    await expect.poll(() => first.aborted && second.aborted).toBe(true);
   });
 });

@@ -4,7 +4,7 @@
 import { RpcError, toWireError } from '@cyber/contract';
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { randomUUID } from 'node:crypto';
-import type { Dispatch, IdentityOutcome } from './dispatcher.js';
+import { SessionAbort, type Dispatch, type IdentityOutcome } from './dispatcher.js';
 import type { Authenticate, InternalErrorInfo, RpcIdentity } from './server-types.js';
 
 /** Options of {@link registerHttpRoute}. */
@@ -83,11 +83,11 @@ export function registerHttpRoute<TIdentity extends RpcIdentity>(
   });
 
   scope.post(options.path, { bodyLimit: options.bodyLimit }, async (request, reply: FastifyReply) => {
-    const controller = new AbortController();
+    const aborted = new SessionAbort();
     // The client went away before the answer: stop the work (an LLM stream stops generating and is billed
     // for what it made).
     reply.raw.on('close', () => {
-      if (!reply.raw.writableFinished) controller.abort();
+      if (!reply.raw.writableFinished) aborted.abort();
     });
     let identity: Promise<IdentityOutcome<TIdentity>> | undefined;
     const body = typeof request.body === 'string' ? request.body : '';
@@ -95,7 +95,7 @@ export function registerHttpRoute<TIdentity extends RpcIdentity>(
       transport: 'http',
       request,
       correlationId: correlationOf(request),
-      signal: controller.signal,
+      signal: aborted,
       identity: () => (identity ??= resolveIdentity(options.authenticate, request)),
     });
     if (response === undefined) return reply.code(204).send();
