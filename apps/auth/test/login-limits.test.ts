@@ -103,6 +103,20 @@ describe('login rate limit', () => {
     expect((await attempt(erin, USER_PASSWORD, freshAddress())).error).toBeUndefined();
   });
 
+  it('counts logins relayed by the gateway on loopback per forwarded client, not per gateway', async () => {
+    const viaGateway = (username: string, password: string, client: string) =>
+      t.call(
+        'auth.login',
+        { username, password },
+        { remoteAddress: '127.0.0.1', headers: { 'x-forwarded-for': client } },
+      );
+    const noisy = freshAddress();
+    for (let i = 0; i < MAX_PER_ADDRESS; i += 1) await viaGateway(`nobody-${i}`, 'wrong', noisy);
+    const grace = await newUser();
+    expect((await viaGateway(grace, USER_PASSWORD, noisy)).error?.code).toBe(RPC_ERROR_CODES.rate_limited);
+    expect((await viaGateway(grace, USER_PASSWORD, freshAddress())).error).toBeUndefined();
+  });
+
   it('gives unknown users and wrong passwords the same answer', async () => {
     const frank = await newUser();
     const wrongPassword = await attempt(frank, 'wrong', freshAddress());

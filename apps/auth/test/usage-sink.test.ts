@@ -183,14 +183,15 @@ describe('usage sink', () => {
     const userId = await newUser(100);
     const a = usage(userId, 60);
     const b = usage(userId, 90);
-    const result = await bookUsageBatch(database.db, {
+    const batch = {
       topic: 't',
       partition: 0,
       events: [a, b],
       eventOffsets: ['1', '2'],
       invalid: [],
       lastOffset: '2',
-    });
+    };
+    const result = await bookUsageBatch(database.db, batch);
     expect(result).toMatchObject({ inserted: 2, debited: 100, shortfall: 50 });
     const ledger = await ledgerOf([userId]);
     expect(ledger).toEqual({ rows: 2, cost: 150, balance: 0 });
@@ -201,14 +202,7 @@ describe('usage sink', () => {
     expect(shortfalls.rows).toEqual([{ charged: 150, shortfall: 50, event_ids: [a.eventId, b.eventId] }]);
 
     // Redelivery of the same events books nothing more and records no further shortfall.
-    const again = await bookUsageBatch(database.db, {
-      topic: 't',
-      partition: 0,
-      events: [a, b],
-      eventOffsets: ['1', '2'],
-      invalid: [],
-      lastOffset: '2',
-    });
+    const again = await bookUsageBatch(database.db, batch);
     expect(again).toMatchObject({ inserted: 0, duplicates: 2, debited: 0, shortfall: 0 });
   });
 

@@ -47,7 +47,8 @@ describe('defaults', () => {
     expect(config.jwt.audience).toBe('cyberdevstudio');
     expect(config.jwt.signingKeyMaxAgeSeconds).toBe(7_776_000);
     expect(config.loginRateLimit).toEqual({ maxFailures: 5, maxFailuresPerAddress: 50, windowSeconds: 900 });
-    expect(config.trustProxy).toBe(false);
+    expect(config.trustProxy).toEqual(['127.0.0.1', '::1']);
+    expect(loadAuthConfig({ CYBER_AUTH_TRUST_PROXY: 'false' }).trustProxy).toBe(false);
     expect(loadAuthConfig({ CYBER_AUTH_TRUST_PROXY: 'true' }).trustProxy).toBe(true);
     expect(loadAuthConfig({ CYBER_AUTH_TRUST_PROXY: '10.0.0.1, 172.16.0.0/12' }).trustProxy).toEqual([
       '10.0.0.1',

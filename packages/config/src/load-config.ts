@@ -243,9 +243,9 @@ export interface AuthConfig {
   /** Where the auth service listens. */
   http: HttpConfig;
   /**
-   * Which proxies may set `X-Forwarded-For` (Fastify's `trustProxy`): false (default) trusts none, true trusts
-   * any, a list names addresses or CIDRs. Behind the api gateway, name the gateway so per-address login limits
-   * see the real client instead of one shared gateway address.
+   * Which proxies may set `X-Forwarded-For` (Fastify's `trustProxy`): a list of addresses or CIDRs, true for
+   * any, false for none. Default loopback (`127.0.0.1`, `::1`), where the api gateway runs by default: without it
+   * every login through the gateway would share one address, and one client's failures would lock out all.
    */
   trustProxy: boolean | string[];
   /** Root directory for everything stored on disk; signing keys live in `<dataDir>/auth`. */
@@ -270,11 +270,15 @@ export interface AuthConfig {
   telemetry: TelemetryConfig;
 }
 
+/** The default trusted proxies of auth: the gateway on the same host. */
+const LOOPBACK_PROXIES = ['127.0.0.1', '::1'] as const;
+
 const authSections = {
   http: httpSchema('AUTH', DEFAULT_PORTS.auth),
   trustProxy: z.object({ CYBER_AUTH_TRUST_PROXY: optionalText() }).transform((env): boolean | string[] => {
     const value = env.CYBER_AUTH_TRUST_PROXY?.trim();
-    if (value === undefined || value === 'false' || value === '0') return false;
+    if (value === undefined) return [...LOOPBACK_PROXIES];
+    if (value === 'false' || value === '0') return false;
     if (value === 'true' || value === '1') return true;
     return value
       .split(',')

@@ -2,6 +2,7 @@
 // only rejects a malformed profile when a container starts (HTTP 500, SANDBOX-FACTS.md), and a profile that
 // parses but lost a deny would silently weaken every run, so both are refused up front.
 import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 
 /**
  * Syscalls the profile must refuse outright. Docker's default profile allows some of these (ptrace on new
@@ -115,4 +116,7 @@ export function loadSeccompProfile(path: string): SeccompProfile {
 }
 
 /** Where the checked-in profile lives, relative to this package. */
-export const DEFAULT_PROFILE_PATH = new URL('../../../sandbox-images/seccomp.json', import.meta.url).pathname;
+// fileURLToPath, not `.pathname`: a checkout path with spaces or non-ASCII characters would stay percent-encoded.
+export const DEFAULT_PROFILE_PATH = fileURLToPath(
+  new URL('../../../sandbox-images/seccomp.json', import.meta.url),
+);
