@@ -10,3 +10,4 @@ export {
   type LimitSubject,
 } from './identity/index.js';
 export type { AuthModule, AuthServices } from './services.js';
+export { createUsageSink, type UsageSink, type UsageSinkOptions } from './billing/index.js';

@@ -1,6 +1,8 @@
 // Balances, grants and usage summaries through the real auth app, plus a role matrix of the keys, billing
 // and usage methods with the audit rows admin actions leave.
 import { randomUUID } from 'node:crypto';
+import { MeterStore } from '@cyber/metering';
+import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { bookUsageBatch } from '../src/billing/index.ts';
 import { ADMIN_PASSWORD, TestAuth, type Session } from './auth-harness.ts';
@@ -38,6 +40,45 @@ describe('billing', () => {
     expect(await balanceOf(userId)).toBe(5_000);
     const debit = await grant({ userId, kind: 'debit', amount: 2_000, reason: 'correction' });
     expect(debit.result).toMatchObject({ kind: 'debit', amount: 2_000, balance: 3_000 });
+  });
+
+  it("invalidates llmserver's cached balance on every grant and reports its open reservations", async () => {
+    const userId = developer.user.id;
+    const redis = new Redis(process.env.CYBER_REDIS_URL ?? '');
+    try {
+      const meter = new MeterStore(redis, auth.redisPrefix);
+      const epoch = await meter.epoch(userId);
+      await meter.rebuild({ userId, epoch, balance: await balanceOf(userId), openReservations: [] });
+      const held = await meter.reserve({
+        userId,
+        reservationId: randomUUID(),
+        amount: 250,
+        tokens: 5,
+        limits: { requestsPerMinute: 10, tokensPerMinute: 100 },
+        now: Date.now(),
+      });
+      expect(held.kind).toBe('held');
+      const balance = await auth.ok<{ reserved: number; available: number; balance: number }>(
+        'billing.balance',
+        { userId },
+        { token: admin.accessToken },
+      );
+      expect(balance).toMatchObject({ reserved: 250, available: balance.balance - 250 });
+      await grant({ userId, kind: 'debit', amount: 1, reason: 'cache test' });
+      expect(await meter.epoch(userId)).toBe(epoch + 1);
+      // llmserver must rebuild from PostgreSQL before it may reserve again.
+      const next = await meter.reserve({
+        userId,
+        reservationId: randomUUID(),
+        amount: 1,
+        tokens: 1,
+        limits: { requestsPerMinute: 10, tokensPerMinute: 100 },
+        now: Date.now(),
+      });
+      expect(next).toEqual({ kind: 'rebuild' });
+    } finally {
+      redis.disconnect();
+    }
   });
 
   it('applies a grant retried with the same idempotency key once and returns the first result', async () => {

@@ -13,6 +13,10 @@
 //
 // Invariant: balance - reserved >= 0 after every script. Settling charges at most what was reserved (the
 // worst case), so balance never goes below 0 either.
+//
+// Settle debits the cached balance only while its reservation is held. A reservation is missing only when the
+// hash was rebuilt after the charge had reached the durable outbox, and a rebuild already subtracts every
+// settled-but-unbooked charge, so debiting again would count it twice.
 import type { Redis } from 'ioredis';
 
 const RESERVE = `
@@ -47,10 +51,10 @@ local held = redis.call('HGET', m, field)
 if held then
   redis.call('HDEL', m, field)
   redis.call('HINCRBY', m, 'reserved', -tonumber(held))
-end
-local cost = tonumber(ARGV[2])
-if cost > 0 and redis.call('HEXISTS', m, 'balance') == 1 then
-  if redis.call('HINCRBY', m, 'balance', -cost) < 0 then redis.call('HSET', m, 'balance', 0) end
+  local cost = tonumber(ARGV[2])
+  if cost > 0 then
+    if redis.call('HINCRBY', m, 'balance', -cost) < 0 then redis.call('HSET', m, 'balance', 0) end
+  end
 end
 local unused = tonumber(ARGV[3])
 if unused > 0 and redis.call('EXISTS', KEYS[2]) == 1 then
@@ -202,7 +206,8 @@ export class MeterStore {
 
   /**
    * Releases a reservation and takes the actual cost off the cached balance; tokens reserved but not used go
-   * back to the rate window. Returns false when the reservation was no longer held (Redis lost it).
+   * back to the rate window. Returns false, charging nothing to the cache, when the reservation was no longer
+   * held: the hash was rebuilt meanwhile and that rebuild counted the charge (see the header).
    */
   async settle(reservation: HeldReservation, usage: { cost: number; tokens: number }): Promise<boolean> {
     const held = await this.redis.cyberMeterSettle(

@@ -11,6 +11,14 @@ import { grantBalance } from './billing.service.js';
 /** Micro-credits held by in-flight LLM requests of a user (llmserver's reservations). */
 export type ReservedOf = (userId: number) => Promise<number>;
 
+/** llmserver's balance cache in Redis (@cyber/metering's MeterStore). */
+export interface BalanceCache {
+  /** Micro-credits held by open reservations. */
+  reservedOf(userId: number): Promise<number>;
+  /** Marks the cached balance stale, so llmserver rebuilds it from PostgreSQL before the next reservation. */
+  invalidate(userId: number): Promise<void>;
+}
+
 function callerOf(identity: AuthIdentity | undefined): AuthIdentity {
   if (identity === undefined) throw new RpcError('unauthenticated');
   return identity;
@@ -32,16 +40,28 @@ function utcDay(date: Date): string {
 export interface BillingHandlersOptions {
   services: AuthServices;
   /**
-   * Open reservations per user. llmserver holds them in Redis; until it reports them the balance has none
-   * in flight, so the default is 0.
+   * llmserver's balance cache: billing.balance reports its open reservations, and every grant invalidates it
+   * (a debit must never leave llmserver spending a balance that is gone). Without one, nothing is reserved.
    */
-  reservedOf?: ReservedOf;
+  balanceCache?: BalanceCache;
 }
 
 /** The handlers of `billing.*` and `usage.summary`. */
 export function billingHandlersWith(options: BillingHandlersOptions): AuthHandlers {
   const { services } = options;
-  const reservedOf = options.reservedOf ?? (() => Promise.resolve(0));
+  const cache = options.balanceCache;
+  const reservedOf: ReservedOf = async (userId) => {
+    if (cache === undefined) return 0;
+    try {
+      return await cache.reservedOf(userId);
+    } catch (error) {
+      services.logger.warn({ err: error, userId }, 'billing: reservations unknown (Redis unreachable)');
+      throw new RpcError('service_unavailable', {
+        message: 'Open reservations cannot be read right now',
+        data: { service: 'redis' },
+      });
+    }
+  };
   const repository = new BillingRepository(services.db);
 
   return {
@@ -68,6 +88,17 @@ export function billingHandlersWith(options: BillingHandlersOptions): AuthHandle
         idempotencyKey: params.idempotencyKey,
         actor: auditActorOf(ctx),
       });
+      if (cache !== undefined) {
+        try {
+          await cache.invalidate(grant.user_id);
+        } catch (error) {
+          // The grant is committed; llmserver keeps the old cached balance until its next rebuild.
+          services.logger.error(
+            { err: error, userId: grant.user_id },
+            'billing: grant committed but the LLM balance cache could not be invalidated',
+          );
+        }
+      }
       return {
         grantId: grant.id,
         userId: grant.user_id,

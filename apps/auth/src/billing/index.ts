@@ -1,15 +1,14 @@
 // The billing module: balances, admin grants, usage summaries, and the usage sink that books `llm.usage`.
 import type { AuthHandlers } from '../auth-types.js';
 import type { AuthModule, AuthServices } from '../services.js';
-import { billingHandlersWith, type ReservedOf } from './billing.handlers.js';
+import { MeterStore } from '@cyber/metering';
+import { billingHandlersWith } from './billing.handlers.js';
 import { createUsageSink, type UsageSink } from './usage-sink.js';
 
 /** Options of {@link billingModule}. */
 export interface BillingModuleOptions {
   /** Run the usage sink (main.ts: when Kafka is configured). Default false, so tests without Kafka need none. */
   usageSink?: boolean;
-  /** llmserver's open reservations per user; none by default. */
-  reservedOf?: ReservedOf;
 }
 
 /** The handlers of `billing.*` and `usage.summary`. */
@@ -32,13 +31,18 @@ export function billingModule(services: AuthServices, options: BillingModuleOpti
   return {
     handlers: billingHandlersWith({
       services,
-      ...(options.reservedOf ? { reservedOf: options.reservedOf } : {}),
+      balanceCache: new MeterStore(services.redis, services.config.redis.keyPrefix),
     }),
     ...(sink ? { start: () => sink.start(), close: () => sink.stop() } : {}),
   };
 }
 
-export { billingHandlersWith, type BillingHandlersOptions, type ReservedOf } from './billing.handlers.js';
+export {
+  billingHandlersWith,
+  type BalanceCache,
+  type BillingHandlersOptions,
+  type ReservedOf,
+} from './billing.handlers.js';
 export { grantBalance, type GrantOptions } from './billing.service.js';
 export { bookUsageBatch, createUsageSink, type UsageSink, type UsageSinkOptions } from './usage-sink.js';
 export { type BookingResult } from './usage-ledger.repository.js';
