@@ -21,3 +21,11 @@ export {
   type RawMessage,
   type UsageAdmin,
 } from './usage-admin.js';
+export {
+  createUsageOutbox,
+  RECENT_PUBLISHED_MAX,
+  RECENT_PUBLISHED_MS,
+  type UsageOutbox,
+  type UsageOutboxOptions,
+  type UsageOutboxStats,
+} from './usage-outbox.js';
