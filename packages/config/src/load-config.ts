@@ -118,6 +118,25 @@ export interface ApiConfig {
   telemetry: TelemetryConfig;
 }
 
+/** `CYBER_RPC_BODY_LIMIT_BYTES`, `CYBER_RPC_MAX_BATCH`: JSON-RPC transport limits of a service. */
+const rpcLimitsSchema = z
+  .object({
+    CYBER_RPC_BODY_LIMIT_BYTES: integer({ default: 1_048_576, min: 1024, max: 104_857_600 }),
+    CYBER_RPC_MAX_BATCH: integer({ default: 50, min: 1, max: 10_000 }),
+  })
+  .transform((env): RpcLimitsConfig => ({
+    bodyLimitBytes: env.CYBER_RPC_BODY_LIMIT_BYTES,
+    maxBatchLength: env.CYBER_RPC_MAX_BATCH,
+  }));
+
+/** `CYBER_JWT_ISSUER`, `CYBER_JWT_AUDIENCE`: what a service requires of session JWTs. */
+const sessionsSchema = z
+  .object({ CYBER_JWT_ISSUER: text('cyberdevstudio'), CYBER_JWT_AUDIENCE: text('cyberdevstudio') })
+  .transform((env): SessionVerificationConfig => ({
+    issuer: env.CYBER_JWT_ISSUER,
+    audience: env.CYBER_JWT_AUDIENCE,
+  }));
+
 const apiSections = {
   http: httpSchema('API', DEFAULT_PORTS.api),
   authUrl: serviceUrlSchema('CYBER_AUTH_URL', DEFAULT_PORTS.auth),
@@ -127,15 +146,7 @@ const apiSections = {
   studioUiDir: z
     .object({ CYBER_STUDIO_UI_DIR: optionalText() })
     .transform((env): string | undefined => env.CYBER_STUDIO_UI_DIR),
-  rpc: z
-    .object({
-      CYBER_RPC_BODY_LIMIT_BYTES: integer({ default: 1_048_576, min: 1024, max: 104_857_600 }),
-      CYBER_RPC_MAX_BATCH: integer({ default: 50, min: 1, max: 10_000 }),
-    })
-    .transform((env): RpcLimitsConfig => ({
-      bodyLimitBytes: env.CYBER_RPC_BODY_LIMIT_BYTES,
-      maxBatchLength: env.CYBER_RPC_MAX_BATCH,
-    })),
+  rpc: rpcLimitsSchema,
   files: z
     .object({
       CYBER_FS_MAX_FILE_BYTES: integer({ default: 10_485_760, min: 1024, max: 1_073_741_824 }),
@@ -145,12 +156,7 @@ const apiSections = {
       maxFileBytes: env.CYBER_FS_MAX_FILE_BYTES,
       maxProjectBytes: env.CYBER_FS_MAX_PROJECT_BYTES,
     })),
-  sessions: z
-    .object({ CYBER_JWT_ISSUER: text('cyberdevstudio'), CYBER_JWT_AUDIENCE: text('cyberdevstudio') })
-    .transform((env): SessionVerificationConfig => ({
-      issuer: env.CYBER_JWT_ISSUER,
-      audience: env.CYBER_JWT_AUDIENCE,
-    })),
+  sessions: sessionsSchema,
   sandbox: z
     .object({
       CYBER_DOCKER_SOCKET: text('/var/run/docker.sock'),
@@ -400,6 +406,10 @@ export interface LlmConfig {
   kafka: KafkaConfig;
   /** Logging and telemetry. */
   telemetry: TelemetryConfig;
+  /** JSON-RPC transport limits. */
+  rpc: RpcLimitsConfig;
+  /** What session JWTs must carry. */
+  sessions: SessionVerificationConfig;
 }
 
 const llmSections = {
@@ -436,6 +446,8 @@ const llmSections = {
   redis: redisSchema,
   kafka: kafkaSchema,
   telemetry: telemetrySchema,
+  rpc: rpcLimitsSchema,
+  sessions: sessionsSchema,
 };
 
 /** Parses llmserver's configuration from `env` (main.ts passes `process.env`). Throws ConfigError. */

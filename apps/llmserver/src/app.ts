@@ -1,0 +1,143 @@
+// llmserver as a Fastify instance: JSON-RPC (llm.*, models.*) on POST and WebSocket /rpc, the OpenAI-compatible
+// API under /v1, and the health probes. No env reads and no listen here (main.ts does both); every resource
+// handed in is closed by the app's onClose, after in-flight generations have finished or been cancelled and
+// settled.
+import type { VerifiedIdentity } from '@cyber/auth-client';
+import type { Database } from '@cyber/db';
+import type { LlmEngine } from '@cyber/llm';
+import { MeterStore, type RateLimits } from '@cyber/metering';
+import { rpcServer, type Authenticate, type RpcLimits } from '@cyber/rpc-server';
+import type { UsageOutbox } from '@cyber/usage-events';
+import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
+import type { Redis } from 'ioredis';
+import { FairQueue } from './inference/fair-queue.js';
+import { InferenceService, type ModelLookup } from './inference/inference-service.js';
+import { llmHandlers } from './inference/llm-handlers.js';
+import { Metering } from './metering/metering.js';
+import { ModelRepository, createAuditReporter, modelHandlers, type ModelEngine } from './models/index.js';
+import { openaiRoutes } from './openai/openai-routes.js';
+
+export type { Inference, InferenceCaller } from './inference/inference-types.js';
+export { InferenceService } from './inference/inference-service.js';
+export { Metering } from './metering/metering.js';
+
+/** Everything llmserver needs; main.ts builds it from the config, tests from their fixtures. */
+export interface LlmServerDeps {
+  /** The database (models registry, balances for cache rebuilds); closed on shutdown. */
+  database: Database;
+  /** Resolves the caller from `Authorization: Bearer <jwt>` or `X-Cyber-Token` (the auth-client verifier). */
+  authenticate: Authenticate<VerifiedIdentity>;
+  /** The inference engine; closed on shutdown (models unloaded). */
+  engine: LlmEngine;
+  /** Redis for metering; give it `enableOfflineQueue: false` so a lost Redis fails fast. Closed on shutdown. */
+  redis: Redis;
+  /** The installation's Redis key prefix. */
+  redisKeyPrefix: string;
+  /** The opened usage outbox (its producer is the caller's to disconnect in `onClose`). Closed on shutdown. */
+  outbox: UsageOutbox;
+  /** Per-user limits. */
+  limits: RateLimits & { maxConcurrentPerUser: number };
+  /** Directory of model files. */
+  modelsDir: string;
+  /** Base URL of auth, where model actions are audited. */
+  authUrl: string;
+  /** How long shutdown lets running generations finish before cancelling them. Default 10 s. */
+  shutdownGraceMs?: number;
+  /** JSON-RPC transport limits. */
+  rpcLimits?: RpcLimits;
+  /** Fastify logger options; off when absent. */
+  logger?: FastifyServerOptions['logger'];
+  /** fetch for calls to auth and model downloads; the global one by default. */
+  fetch?: typeof fetch;
+  /** Called on shutdown after generations settled and the outbox closed (verifier, Kafka producer). */
+  onClose?: () => Promise<void>;
+}
+
+/** Builds llmserver. Call `listen` on the result (main.ts) or `inject` (tests). */
+export async function buildApp(deps: LlmServerDeps): Promise<FastifyInstance> {
+  const app = Fastify({ logger: deps.logger ?? false });
+  const { engine } = deps;
+  const repository = new ModelRepository(deps.database.db);
+  const store = new MeterStore(deps.redis, deps.redisKeyPrefix);
+  // One llmserver per installation: reservations in Redis from a previous process are dead.
+  await store.reset();
+  await repository.resetAfterRestart();
+
+  const metering = new Metering({
+    store,
+    db: deps.database.db,
+    outbox: deps.outbox,
+    limits: deps.limits,
+    logger: app.log,
+  });
+  const queue = new FairQueue(deps.limits.maxConcurrentPerUser);
+  for (const loaded of engine.listModels()) queue.setCapacity(loaded.id, loaded.sequences);
+
+  const models: ModelLookup = {
+    byName: (name) => repository.byName(name),
+    servable: async () =>
+      (await repository.list({ limit: 1000 })).filter((m) => m.status === 'ready' || m.status === 'loaded'),
+  };
+  const inference = new InferenceService({ engine, models, metering, queue, logger: app.log });
+
+  // The fair queue learns about loads and unloads through the engine the model handlers use.
+  const managedEngine: ModelEngine = {
+    estimateMemory: (options) => engine.estimateMemory(options),
+    listModels: () => engine.listModels(),
+    loadModel: async (options) => {
+      const info = await engine.loadModel(options);
+      queue.setCapacity(info.id, info.sequences);
+      return info;
+    },
+    unloadModel: async (id, options) => {
+      queue.setCapacity(id, 0);
+      return engine.unloadModel(id, options);
+    },
+  };
+
+  app.addHook('onClose', async () => {
+    await inference.shutdown(deps.shutdownGraceMs ?? 10_000);
+    await metering.close();
+    await deps.outbox.close();
+    await deps.onClose?.();
+    await engine.close();
+    deps.redis.disconnect();
+    await deps.database.close();
+  });
+
+  app.get('/healthz', () => Promise.resolve({ status: 'ok' }));
+  app.get('/readyz', async (request, reply) => {
+    const outbox = deps.outbox.stats();
+    try {
+      await deps.database.db.selectFrom('models').select('id').limit(1).execute();
+      await deps.redis.ping();
+      return { status: 'ready', loadedModels: engine.listModels().length, outbox };
+    } catch (error) {
+      request.log.warn({ err: error }, 'readyz: a dependency is unreachable');
+      return reply.code(503).send({ status: 'unavailable', outbox });
+    }
+  });
+
+  await app.register(rpcServer, {
+    authenticate: deps.authenticate,
+    ...(deps.rpcLimits === undefined ? {} : { limits: deps.rpcLimits }),
+    handlers: {
+      ...llmHandlers({ inference, engine, models }),
+      ...modelHandlers({
+        repository,
+        engine: managedEngine,
+        modelsDir: deps.modelsDir,
+        audit: createAuditReporter({ authUrl: deps.authUrl, ...(deps.fetch ? { fetch: deps.fetch } : {}) }),
+        logger: app.log,
+        queuedOf: (name) => queue.waiting(name),
+      }),
+    },
+  });
+  await app.register(
+    async (v1) => {
+      await openaiRoutes(v1, { inference, authenticate: deps.authenticate });
+    },
+    { prefix: '/v1' },
+  );
+  return app;
+}

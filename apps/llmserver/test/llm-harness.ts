@@ -1,0 +1,372 @@
+// llmserver under test, with everything real: a throwaway PostgreSQL database, the real auth app in-process on
+// the same database (sessions, API keys, balances, the audit log, and its usage sink consuming the test's own
+// Kafka topic into tokens_used), Redis under a unique key prefix shared by both (so grants invalidate the
+// balance cache), the durable outbox in a temp directory publishing to Kafka, and the tiny generated model
+// registered, and loaded through models.load as the admin. One harness per test file.
+import { randomBytes, randomUUID } from 'node:crypto';
+import { mkdtemp, rm } from 'node:fs/promises';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { buildApp as buildAuthApp } from '@cyber/auth';
+import { createVerifier, type Verifier } from '@cyber/auth-client';
+import { loadAuthConfig } from '@cyber/config';
+import type { Contract, Role } from '@cyber/contract';
+import { createDatabase } from '@cyber/db';
+import { createTestDatabase, type TestDatabase } from '@cyber/db/testing';
+import { LlmEngine } from '@cyber/llm';
+import { ensureTinyModel } from '@cyber/llm/testing';
+import { createWsClient, type WsClient } from '@cyber/rpc-client';
+import {
+  createUsageOutbox,
+  createUsageProducer,
+  type UsageOutbox,
+  type UsageProducer,
+} from '@cyber/usage-events';
+import type { FastifyInstance } from 'fastify';
+import { Redis } from 'ioredis';
+import { WebSocket } from 'ws';
+import { buildApp, type LlmServerDeps } from '../src/app.js';
+import { ModelRepository } from '../src/models/index.js';
+
+export const ADMIN_PASSWORD = 'admin-password-for-llm-tests';
+const USER_PASSWORD = 'user-password-for-llm-tests';
+/** Price of the tiny model, micro-credits per token. */
+export const TINY_COST_PER_TOKEN = 10;
+/** Context of the tiny model as loaded. */
+export const TINY_CONTEXT = 512;
+
+/** A real account with a session and an API key. */
+export interface LlmTestUser {
+  id: number;
+  username: string;
+  role: Role;
+  /** Access JWT (`Authorization: Bearer`). */
+  token: string;
+  /** API key (`X-Cyber-Token`). */
+  apiKey: string;
+}
+
+/** A parsed JSON-RPC response. */
+export interface RpcResponse<T = unknown> {
+  id: unknown;
+  result?: T;
+  error?: { code: number; message: string; data?: Record<string, unknown> };
+}
+
+/** Options of {@link startLlmHarness}. */
+export interface LlmHarnessOptions {
+  /** Overrides of the per-user limits. */
+  limits?: Partial<LlmServerDeps['limits']>;
+  /** Sequences of the tiny model (parallel generations). Default 4. */
+  sequences?: number;
+  /** Replace the Kafka producer the outbox uses (e.g. one on a private broker that a test stops). */
+  producer?: UsageProducer;
+  /** Brokers of the usage sink when `producer` points elsewhere. */
+  sinkBrokers?: string[];
+  /** Shutdown grace of the app. */
+  shutdownGraceMs?: number;
+}
+
+/** What {@link startLlmHarness} returns. */
+export interface LlmHarness {
+  app: FastifyInstance;
+  url: string;
+  database: TestDatabase;
+  engine: LlmEngine;
+  outbox: UsageOutbox;
+  redisPrefix: string;
+  /** The tiny model's registry name and id. */
+  model: { name: string; id: number; path: string };
+  /** Base URL of the real auth app. */
+  authUrl: string;
+  admin: LlmTestUser;
+  /** A new user of `role` with `balance` micro-credits (granted by the admin). */
+  user(role: Role, balance?: number): Promise<LlmTestUser>;
+  /** Calls auth directly as `user` (billing.grant, users.update…), returning the result or throwing. */
+  auth<T = Record<string, unknown>>(method: string, params: unknown, user: LlmTestUser): Promise<T>;
+  /** POST /rpc of llmserver as `user` (session by default, or the API key). */
+  rpc<T = Record<string, unknown>>(
+    method: string,
+    params: unknown,
+    user?: LlmTestUser,
+    via?: 'session' | 'api_key',
+  ): Promise<RpcResponse<T>>;
+  /** A WebSocket JSON-RPC client on llmserver as `user`. Close it. */
+  ws(user: LlmTestUser): WsClient<Contract>;
+  /** PostgreSQL's balance of a user. */
+  balanceOf(userId: number): Promise<number>;
+  /** Waits until every event id is booked in tokens_used; returns the rows. */
+  ledger(eventIds: readonly string[], timeoutMs?: number): Promise<LedgerRow[]>;
+  close(): Promise<void>;
+}
+
+/** A tokens_used row. */
+export interface LedgerRow {
+  eventId: string;
+  userId: number;
+  modelId: number;
+  promptTokens: number;
+  completionTokens: number;
+  cost: number;
+  traceId: string | null;
+}
+
+interface LoginResult {
+  accessToken: string;
+  user: { id: number };
+}
+
+/** Builds everything; close it in afterAll. */
+export async function startLlmHarness(options: LlmHarnessOptions = {}): Promise<LlmHarness> {
+  const redisUrl = required('CYBER_REDIS_URL');
+  const brokers = required('CYBER_KAFKA_BROKERS').split(',');
+  const database = await createTestDatabase({ driver: 'pg', adminUrl: process.env.CYBER_DATABASE_URL });
+  if (database.url === undefined) throw new Error('test database has no URL');
+  const redisPrefix = `test:llm:${randomUUID()}:`;
+  const topic = `llm.usage.test.${randomUUID()}`;
+  const dataDir = await mkdtemp(join(tmpdir(), 'cyber-llm-test-'));
+
+  // auth, with its usage sink on the test's topic.
+  const authConfig = loadAuthConfig({
+    CYBER_DATABASE_URL: database.url,
+    CYBER_DATABASE_POOL_SIZE: '4',
+    CYBER_REDIS_URL: redisUrl,
+    CYBER_REDIS_KEY_PREFIX: redisPrefix,
+    CYBER_KAFKA_BROKERS: (options.sinkBrokers ?? brokers).join(','),
+    CYBER_KAFKA_USAGE_TOPIC: topic,
+    CYBER_USAGE_SINK_GROUP: `sink-${randomUUID()}`,
+    CYBER_ARGON2_MEMORY_KIB: '4096',
+    CYBER_ARGON2_TIME_COST: '1',
+    CYBER_BOOTSTRAP_ADMIN_PASSWORD: ADMIN_PASSWORD,
+    CYBER_LOGIN_MAX_FAILURES: '1000',
+    CYBER_LOGIN_MAX_FAILURES_PER_ADDRESS: '1000',
+    CYBER_AUTH_RATE_LIMIT_MAX: '100000',
+  });
+  const authApp = await buildAuthApp({
+    config: authConfig,
+    database: await createDatabase({ driver: 'pg', url: database.url, poolSize: 4 }),
+    redis: new Redis(redisUrl),
+    usageSink: true,
+    onBootstrapAdmin: () => undefined,
+  });
+  await authApp.listen({ port: 0, host: '127.0.0.1' });
+  const authUrl = `http://127.0.0.1:${(authApp.server.address() as AddressInfo).port}`;
+  const verifier: Verifier = createVerifier({
+    authUrl,
+    issuer: authConfig.jwt.issuer,
+    audience: authConfig.jwt.audience,
+    redisUrl,
+    redisKeyPrefix: redisPrefix,
+  });
+  await verifier.ready();
+  const authCall = async <T>(method: string, params: unknown, token?: string): Promise<T> => {
+    const response = await authApp.inject({
+      method: 'POST',
+      url: '/rpc',
+      headers: {
+        'content-type': 'application/json',
+        ...(token === undefined ? {} : { authorization: `Bearer ${token}` }),
+      },
+      payload: JSON.stringify({ jsonrpc: '2.0', id: 1, method, params }),
+    });
+    const body = response.json<RpcResponse<T>>();
+    if (body.error !== undefined) throw new Error(`auth ${method} failed: ${JSON.stringify(body.error)}`);
+    return body.result as T;
+  };
+
+  // The outbox and its producer on the test's topic (the sink created the topic when it started).
+  const producer = options.producer ?? createUsageProducer({ brokers, topic, clientId: 'llm-test' });
+  await producer.connect();
+  const db = database.db;
+  const outbox = createUsageOutbox({
+    dir: join(dataDir, 'outbox'),
+    producer,
+    logger: quietLogger,
+    isBooked: async (ids) => {
+      const rows = await db
+        .selectFrom('tokens_used')
+        .select('event_id')
+        .where('event_id', 'in', ids)
+        .execute();
+      return new Set(rows.map((row) => row.event_id));
+    },
+  });
+  await outbox.open();
+
+  const redis = new Redis(redisUrl, { enableOfflineQueue: false, maxRetriesPerRequest: 1 });
+  await new Promise<void>((resolve) => redis.once('ready', () => resolve()));
+  const engine = await LlmEngine.create({ threads: 1 });
+  const modelsDir = join(dataDir, 'models');
+  const app = await buildApp({
+    database,
+    authenticate: (headers, meta) => verifier.authenticate(headers, { clientAddress: meta.ip }),
+    engine,
+    redis,
+    redisKeyPrefix: redisPrefix,
+    outbox,
+    limits: {
+      maxConcurrentPerUser: 8,
+      requestsPerMinute: 100_000,
+      tokensPerMinute: 100_000_000,
+      ...options.limits,
+    },
+    modelsDir,
+    authUrl,
+    ...(options.shutdownGraceMs === undefined ? {} : { shutdownGraceMs: options.shutdownGraceMs }),
+    onClose: async () => {
+      await verifier.close();
+      await producer.disconnect().catch(() => undefined);
+    },
+  });
+  await app.listen({ port: 0, host: '127.0.0.1' });
+  const url = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`;
+
+  const adminLogin = await authCall<LoginResult>('auth.login', {
+    username: 'admin',
+    password: ADMIN_PASSWORD,
+  });
+  const makeUser = async (role: Role, balance = 0): Promise<LlmTestUser> => {
+    const username = `${role}-${randomBytes(4).toString('hex')}`;
+    await authCall('users.create', { username, role, password: USER_PASSWORD }, adminLogin.accessToken);
+    const session = await authCall<LoginResult>('auth.login', { username, password: USER_PASSWORD });
+    const key = await authCall<{ secret: string }>(
+      'keys.create',
+      { label: 'llm-tests' },
+      session.accessToken,
+    );
+    if (balance > 0) {
+      await authCall(
+        'billing.grant',
+        { userId: session.user.id, kind: 'credit', amount: balance, reason: 'test budget' },
+        adminLogin.accessToken,
+      );
+    }
+    return { id: session.user.id, username, role, token: session.accessToken, apiKey: key.secret };
+  };
+  const admin: LlmTestUser = {
+    id: adminLogin.user.id,
+    username: 'admin',
+    role: 'admin',
+    token: adminLogin.accessToken,
+    apiKey: (await authCall<{ secret: string }>('keys.create', { label: 'admin' }, adminLogin.accessToken))
+      .secret,
+  };
+
+  const rpc = async <T>(
+    method: string,
+    params: unknown,
+    user?: LlmTestUser,
+    via: 'session' | 'api_key' = 'session',
+  ): Promise<RpcResponse<T>> => {
+    const credentials =
+      user === undefined
+        ? {}
+        : via === 'api_key'
+          ? { 'x-cyber-token': user.apiKey }
+          : { authorization: `Bearer ${user.token}` };
+    const response = await fetch(`${url}/rpc`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', ...credentials },
+      body: JSON.stringify({ jsonrpc: '2.0', id: 1, method, params }),
+    });
+    return (await response.json()) as RpcResponse<T>;
+  };
+
+  // The tiny model: registered with a (never used) source URL, its file recorded as downloaded, then loaded
+  // through models.load as the admin, the way an operator does it.
+  const path = await ensureTinyModel();
+  const name = `tiny-${randomBytes(3).toString('hex')}`;
+  const repository = new ModelRepository(db);
+  const registered = await repository.register({
+    name,
+    sourceUrl: 'http://127.0.0.1:9/tiny.gguf',
+    contextSize: TINY_CONTEXT,
+    costPerToken: TINY_COST_PER_TOKEN,
+  });
+  const { size } = await import('node:fs/promises').then((fs) => fs.stat(path));
+  await repository.markDownloaded(name, { filePath: path, sizeBytes: size, sha256: '0'.repeat(64) });
+  const loaded = await rpc('models.load', { name, sequences: options.sequences ?? 4 }, admin);
+  if (loaded.error !== undefined) throw new Error(`models.load failed: ${JSON.stringify(loaded.error)}`);
+
+  return {
+    app,
+    url,
+    database,
+    engine,
+    outbox,
+    redisPrefix,
+    model: { name, id: registered.id, path },
+    authUrl,
+    admin,
+    user: makeUser,
+    auth: (method, params, user) => authCall(method, params, user.token),
+    rpc,
+    ws(user) {
+      return createWsClient<Contract>({
+        url: `${url.replace('http', 'ws')}/rpc`,
+        WebSocket: WebSocket,
+        credentials: { bearer: user.token },
+      });
+    },
+    async balanceOf(userId) {
+      const row = await db
+        .selectFrom('users')
+        .select('balance')
+        .where('id', '=', userId)
+        .executeTakeFirstOrThrow();
+      return Number(row.balance);
+    },
+    async ledger(eventIds, timeoutMs = 30_000) {
+      const deadline = Date.now() + timeoutMs;
+      for (;;) {
+        const rows =
+          eventIds.length === 0
+            ? []
+            : await db.selectFrom('tokens_used').selectAll().where('event_id', 'in', eventIds).execute();
+        if (rows.length >= eventIds.length || Date.now() > deadline) {
+          return rows.map((row) => ({
+            eventId: row.event_id,
+            userId: Number(row.user_id),
+            modelId: Number(row.model_id),
+            promptTokens: row.prompt_tokens,
+            completionTokens: row.completion_tokens,
+            cost: Number(row.cost),
+            traceId: row.trace_id,
+          }));
+        }
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      }
+    },
+    async close() {
+      await app.close();
+      await authApp.close();
+      const cleanup = new Redis(redisUrl);
+      try {
+        let cursor = '0';
+        do {
+          const [next, keys] = await cleanup.scan(cursor, 'MATCH', `${redisPrefix}*`, 'COUNT', 1000);
+          if (keys.length > 0) await cleanup.del(...keys);
+          cursor = next;
+        } while (cursor !== '0');
+      } finally {
+        cleanup.disconnect();
+      }
+      await database.close();
+      await rm(dataDir, { recursive: true, force: true });
+    },
+  };
+}
+
+const quietLogger = {
+  info: () => undefined,
+  warn: () => undefined,
+  error: () => undefined,
+  debug: () => undefined,
+};
+
+function required(name: string): string {
+  const value = process.env[name];
+  if (!value) throw new Error(`${name} is not set: run scripts/infra.sh up`);
+  return value;
+}
