@@ -7,21 +7,37 @@ import { RpcError, type Sampling } from '@cyber/contract';
 import {
   GgufInsights,
   getLlama,
-  LlamaCompletion,
   LlamaLogLevel,
   readGgufFileInfo,
   resolveChatWrapper,
   type ChatHistoryItem,
   type ChatWrapper,
+  type GbnfJsonSchema,
   type Llama,
   type LlamaContext,
   type LlamaContextSequence,
+  type LlamaEmbeddingContext,
+  type LlamaGrammar,
   type LlamaModel,
-  type LlamaText,
   type Token,
 } from 'node-llama-cpp';
+import {
+  planFunctions,
+  toChatHistory,
+  type FunctionPlan,
+  type LlmMessage,
+  type LlmToolCall,
+  type LlmToolChoice,
+  type LlmToolDefinition,
+} from './chat-history.js';
 import { validateContext } from './context-validation.js';
+import { forceFunctionCall, forcedCallPromptText } from './forced-call.js';
+import { runChat, runCompletion, type RunOutcome, type StopReason, type TokenChunk } from './generation.js';
+import { assertGrammarSchema } from './json-schema.js';
 import { SequencePool } from './sequence-pool.js';
+
+export type { StopReason, TokenChunk } from './generation.js';
+export type { LlmMessage, LlmToolCall, LlmToolChoice, LlmToolDefinition } from './chat-history.js';
 
 /** The slice of a pino/Fastify logger the engine writes to. */
 export interface LlmLogger {
@@ -84,32 +100,30 @@ export interface LoadedModelInfo {
   memory: MemoryEstimate;
 }
 
-/** A chat message the engine renders with the model's chat template. Tools come with the server. */
-export interface LlmMessage {
-  role: 'system' | 'user' | 'assistant';
-  content: string;
-}
-
 /** What to count or generate from: a raw prompt or chat messages (exactly one). */
 export type LlmInput =
   { prompt: string; messages?: undefined } | { messages: readonly LlmMessage[]; prompt?: undefined };
 
-/** One streamed chunk. */
-export interface TokenChunk {
-  /** Text of this chunk. */
-  text: string;
-  /** Tokens in this chunk. */
-  tokens: number;
-  /** Completion tokens generated so far, this chunk included: what the caller owes at this point. */
-  completionTokens: number;
-}
+/** Output format: free text, any JSON, or JSON matching a schema (both enforced by a grammar). */
+export type LlmResponseFormat =
+  { type: 'text' } | { type: 'json_object' } | { type: 'json_schema'; schema: Record<string, unknown> };
 
-/** Why generation stopped: end of generation, `maxTokens` reached, a stop sequence, or the signal. */
-export type StopReason = 'eos' | 'maxTokens' | 'stop' | 'abort';
+/**
+ * A prompt with what shapes it: tools are documented in the rendered chat (so they count as prompt tokens),
+ * and a forced call (toolChoice `required` or a name) adds the call prefix.
+ */
+export type PromptOptions = LlmInput & {
+  modelId: string;
+  /** Tools the model may call (chat only). */
+  tools?: readonly LlmToolDefinition[] | undefined;
+  /** Defaults to `auto`; see {@link planFunctions} for what each choice offers. */
+  toolChoice?: LlmToolChoice | undefined;
+  /** Defaults to text; JSON formats cannot be combined with offered tools. */
+  responseFormat?: LlmResponseFormat | undefined;
+};
 
 /** Options for {@link LlmEngine.generate}. */
-export type GenerateOptions = LlmInput & {
-  modelId: string;
+export type GenerateOptions = PromptOptions & {
   /** Most tokens to generate; prompt plus this must fit the context. */
   maxTokens: number;
   /** Sampling options; omitted ones keep node-llama-cpp's defaults (temperature 0 = greedy). */
@@ -126,16 +140,50 @@ export type GenerateOptions = LlmInput & {
 
 /** Result of {@link LlmEngine.generate}: what a metering layer bills. */
 export interface GenerateResult {
+  /** Text of the model's turn (without function-call syntax). */
   text: string;
-  /** Tokens of the prompt as evaluated (template and BOS included). */
+  /** Tokens of the prompt as evaluated (template, tool documentation and BOS included); equals countTokens. */
   promptTokens: number;
-  /** Tokens generated and handed to `onToken`; tokens swallowed by a stop sequence or the end token are not counted. */
+  /**
+   * Tokens the model produced, as the last `onToken` chunk reported them. Chat: every token sampled (text,
+   * function-call syntax, the end token, a stop sequence) plus call syntax node-llama-cpp writes into the turn.
+   * Raw prompt: tokens released to `onToken`; tokens swallowed by a stop sequence or the end token are not.
+   */
   completionTokens: number;
   stopReason: StopReason;
+  /** Calls the model made (stopReason `toolCalls`), each with a unique `call_` id. */
+  toolCalls: LlmToolCall[];
   /** Time spent waiting for a free sequence. */
   queuedMs: number;
   /** Time from getting a sequence to the end of generation. */
   durationMs: number;
+}
+
+/** Options for {@link LlmEngine.unloadModel}. */
+export interface UnloadModelOptions {
+  /** Abort running generations (stopReason `abort`, their tokens counted) instead of letting them finish. */
+  force?: boolean;
+}
+
+/** Result of {@link LlmEngine.unloadModel}. */
+export interface UnloadModelResult {
+  /** Generations that did not run to their end: queued ones refused, and with `force` the running ones. */
+  cancelledRequests: number;
+}
+
+/** Options for {@link LlmEngine.embed}. */
+export interface EmbedOptions {
+  modelId: string;
+  /** Non-empty texts, each embedded on its own. */
+  texts: readonly string[];
+}
+
+/** Result of {@link LlmEngine.embed}. */
+export interface EmbedResult {
+  /** One vector per text, in order. */
+  embeddings: number[][];
+  /** Tokens evaluated for all texts together (BOS/EOS the model adds included). */
+  promptTokens: number;
 }
 
 interface ModelEntry {
@@ -146,10 +194,15 @@ interface ModelEntry {
   context: LlamaContext;
   pool: SequencePool<LlamaContextSequence>;
   chatWrapper: ChatWrapper;
+  /** The same wrapper, making the model's turn start with a function call. */
+  forcedCallWrapper: ChatWrapper;
   memory: MemoryEstimate;
-  /** Aborted on unload, so in-flight generations stop and release their sequences. */
+  /** Aborted on a forced unload, so in-flight generations stop and release their sequences. */
   unloading: AbortController;
+  /** Generations (from queueing to releasing their sequence) and embeddings; unload waits for them. */
   inFlight: Set<Promise<unknown>>;
+  /** Created by the first embed call; disposed on unload. */
+  embedding: Promise<LlamaEmbeddingContext> | undefined;
 }
 
 const GPU_OPTION = {
@@ -278,6 +331,7 @@ export class LlmEngine {
         }
         const context = await model.createContext({ contextSize, sequences, threads: this.threads });
         const pool = new SequencePool(Array.from({ length: sequences }, () => context.getSequence()));
+        const chatWrapper = resolveChatWrapper(model);
         this.models.set(id, {
           id,
           path,
@@ -285,10 +339,12 @@ export class LlmEngine {
           model,
           context,
           pool,
-          chatWrapper: resolveChatWrapper(model),
+          chatWrapper,
+          forcedCallWrapper: forceFunctionCall(chatWrapper),
           memory,
           unloading: new AbortController(),
           inFlight: new Set(),
+          embedding: undefined,
         });
       } catch (error) {
         await model.dispose();
@@ -302,18 +358,29 @@ export class LlmEngine {
   }
 
   /**
-   * Unloads a model: queued generations reject with `model_not_loaded`, running ones stop (stopReason
-   * `abort`, their tokens counted) and are awaited before the memory is freed.
+   * Unloads a model. At once it accepts no new work (`model_not_loaded`) and queued generations reject with
+   * `model_not_loaded`. Running generations finish normally, or with `force` stop (stopReason `abort`, their
+   * tokens counted so the caller can bill them). Memory is freed once they are done.
+   * @throws RpcError `model_not_loaded` when no model has this id.
    */
-  async unloadModel(id: string): Promise<void> {
+  async unloadModel(id: string, options: UnloadModelOptions = {}): Promise<UnloadModelResult> {
     const entry = this.require(id);
     this.models.delete(id);
+    const queued = entry.pool.waiting;
+    const running = entry.pool.busy;
     entry.pool.close(notLoaded(id));
-    entry.unloading.abort();
+    if (options.force) entry.unloading.abort();
     await Promise.allSettled([...entry.inFlight]);
+    const embedding = await entry.embedding?.catch(() => undefined);
+    await embedding?.dispose();
     await entry.context.dispose();
     await entry.model.dispose();
-    this.options.logger?.info({ model: id }, 'llm: model unloaded');
+    const cancelledRequests = queued + (options.force ? running : 0);
+    this.options.logger?.info(
+      { model: id, force: options.force ?? false, cancelledRequests },
+      'llm: model unloaded',
+    );
+    return { cancelledRequests };
   }
 
   /** The loaded models. */
@@ -335,10 +402,47 @@ export class LlmEngine {
 
   /**
    * Counts what a generation would evaluate: text as a raw prompt, or messages rendered with the model's chat
-   * template plus the assistant prefix. Equals `promptTokens` of {@link generate} for the same input.
+   * template, the offered tools' documentation and the assistant prefix (plus the call prefix of a forced
+   * call). Equals `promptTokens` of {@link generate} for the same input.
+   * @throws RpcError `model_not_loaded`, or `invalid_params` for tools or tool messages that do not fit.
    */
-  countTokens(options: LlmInput & { modelId: string }): number {
+  countTokens(options: PromptOptions): number {
     return this.renderPrompt(this.require(options.modelId), options).tokens.length;
+  }
+
+  /**
+   * Embeds texts with the model's embedding context (created on first use, freed on unload).
+   * @throws RpcError `model_not_loaded`, `invalid_params` (empty text, or a model that cannot embed), or
+   * `context_too_long` (data: index, promptTokens, contextSize) for a text beyond the context.
+   */
+  async embed(options: EmbedOptions): Promise<EmbedResult> {
+    const entry = this.require(options.modelId);
+    const empty = options.texts.findIndex((text) => text.length === 0);
+    if (empty >= 0) {
+      throw new RpcError('invalid_params', { message: `texts[${empty}] is empty`, data: { index: empty } });
+    }
+    const work = (async (): Promise<EmbedResult> => {
+      const context = await this.embeddingContext(entry);
+      const lengths = options.texts.map((text) => context.calculateInputLength(text));
+      // node-llama-cpp needs one free slot beyond the input.
+      const tooLong = lengths.findIndex((length) => length >= entry.contextSize);
+      if (tooLong >= 0) {
+        const promptTokens = lengths[tooLong] ?? 0;
+        throw new RpcError('context_too_long', {
+          message: `texts[${tooLong}] (${promptTokens} tokens) does not fit the context size (${entry.contextSize} tokens)`,
+          data: { index: tooLong, promptTokens, contextSize: entry.contextSize },
+        });
+      }
+      const embeddings: number[][] = [];
+      for (const text of options.texts) embeddings.push([...(await context.getEmbeddingFor(text)).vector]);
+      return { embeddings, promptTokens: lengths.reduce((sum, length) => sum + length, 0) };
+    })();
+    entry.inFlight.add(work);
+    try {
+      return await work;
+    } finally {
+      entry.inFlight.delete(work);
+    }
   }
 
   /** The context size (tokens per sequence) a loaded model was given. */
@@ -347,10 +451,11 @@ export class LlmEngine {
   }
 
   /**
-   * Generates a completion of a prompt or a chat. Validates prompt + maxTokens against the context before
-   * taking a sequence, waits FIFO when all sequences are busy, counts tokens in the generation loop and stops
-   * on abort, so the result says exactly what was generated.
-   * @throws RpcError `model_not_loaded`, `context_too_long`, or `cancelled` (aborted while queued).
+   * Generates a completion of a prompt or a chat (with tools, JSON output). Validates prompt + maxTokens
+   * against the context before taking a sequence, waits FIFO when all sequences are busy, counts tokens in the
+   * generation loop and stops on abort, so the result says exactly what was generated.
+   * @throws RpcError `model_not_loaded`, `context_too_long`, `invalid_params` (a schema the grammar cannot
+   * enforce, JSON output with tools, tool messages that do not fit), or `cancelled` (aborted while queued).
    */
   async generate(options: GenerateOptions): Promise<GenerateResult> {
     const entry = this.require(options.modelId);
@@ -360,20 +465,58 @@ export class LlmEngine {
       maxTokens: options.maxTokens,
       contextSize: entry.contextSize,
     });
+    const grammar = await this.grammarFor(options.responseFormat);
     const signal = options.signal
       ? AbortSignal.any([options.signal, entry.unloading.signal])
       : entry.unloading.signal;
+    const work = this.acquireAndRun({ entry, prompt, grammar, options, signal });
+    entry.inFlight.add(work);
+    try {
+      return await work;
+    } finally {
+      entry.inFlight.delete(work);
+    }
+  }
 
+  /** Frees every model and llama.cpp itself. In-flight generations stop first. */
+  async close(): Promise<void> {
+    for (const id of [...this.models.keys()]) await this.unloadModel(id, { force: true });
+    await this.llama.dispose();
+  }
+
+  private async acquireAndRun(args: {
+    entry: ModelEntry;
+    prompt: RenderedPrompt;
+    grammar: LlamaGrammar | undefined;
+    options: GenerateOptions;
+    signal: AbortSignal;
+  }): Promise<GenerateResult> {
+    const { entry, prompt, grammar, options, signal } = args;
     const queuedAt = performance.now();
     const sequence = await entry.pool.acquire({
       signal,
       ...(options.onQueued ? { onQueued: options.onQueued } : {}),
     });
     const startedAt = performance.now();
-    const run = this.runCompletion({ entry, sequence, prompt, options, signal });
-    entry.inFlight.add(run);
     try {
-      const outcome = await run;
+      const common = {
+        sequence,
+        maxTokens: options.maxTokens,
+        sampling: options.sampling,
+        stop: options.stop ?? [],
+        grammar,
+        signal,
+        onToken: options.onToken,
+      };
+      const outcome: RunOutcome = prompt.chat
+        ? await runChat({
+            ...common,
+            chatWrapper: prompt.chat.plan.forced ? entry.forcedCallWrapper : entry.chatWrapper,
+            history: prompt.chat.history,
+            functions: prompt.chat.plan.functions,
+            promptTokens: prompt.tokens.length,
+          })
+        : await runCompletion({ ...common, model: entry.model, input: prompt.completionInput });
       return {
         ...outcome,
         promptTokens: prompt.tokens.length,
@@ -381,7 +524,6 @@ export class LlmEngine {
         durationMs: Math.round(performance.now() - startedAt),
       };
     } finally {
-      entry.inFlight.delete(run);
       // A fresh sequence for the next caller: no KV state of this request is reused by another.
       await sequence.clearHistory().catch((error: unknown) => {
         this.options.logger?.warn({ err: error, model: entry.id }, 'llm: clearing a sequence failed');
@@ -390,114 +532,80 @@ export class LlmEngine {
     }
   }
 
-  /** Frees every model and llama.cpp itself. In-flight generations stop first. */
-  async close(): Promise<void> {
-    for (const id of [...this.models.keys()]) await this.unloadModel(id);
-    await this.llama.dispose();
-  }
-
-  private async runCompletion(args: {
-    entry: ModelEntry;
-    sequence: LlamaContextSequence;
-    prompt: RenderedPrompt;
-    options: GenerateOptions;
-    signal: AbortSignal;
-  }): Promise<Pick<GenerateResult, 'text' | 'completionTokens' | 'stopReason'>> {
-    const { entry, sequence, prompt, options, signal } = args;
-    const { model } = entry;
-    const userStops = options.stop ?? [];
-    const generated: Token[] = [];
-    let text = '';
-    const completion = new LlamaCompletion({ contextSequence: sequence });
+  /** The grammar enforcing a response format; undefined for text. */
+  private async grammarFor(format: LlmResponseFormat | undefined): Promise<LlamaGrammar | undefined> {
+    if (format === undefined || format.type === 'text') return undefined;
+    if (format.type === 'json_object') return this.llama.getGrammarFor('json');
+    assertGrammarSchema(format.schema, 'responseFormat.schema');
     try {
-      const sampling = options.sampling ?? {};
-      const response = await completion.generateCompletionWithMeta(prompt.completionInput, {
-        maxTokens: options.maxTokens,
-        signal,
-        stopOnAbortSignal: true,
-        // The context was validated above: never shift or truncate the prompt behind the caller's back.
-        contextShiftSize: 0,
-        disableContextShift: true,
-        customStopTriggers: [...userStops, ...prompt.stopTriggers],
-        ...(sampling.temperature !== undefined ? { temperature: sampling.temperature } : {}),
-        ...(sampling.topP !== undefined ? { topP: sampling.topP } : {}),
-        ...(sampling.topK !== undefined ? { topK: sampling.topK } : {}),
-        ...(sampling.minP !== undefined ? { minP: sampling.minP } : {}),
-        ...(sampling.seed !== undefined ? { seed: sampling.seed } : {}),
-        repeatPenalty: {
-          ...(sampling.repeatPenalty !== undefined ? { penalty: sampling.repeatPenalty } : {}),
-          ...(sampling.presencePenalty !== undefined ? { presencePenalty: sampling.presencePenalty } : {}),
-          ...(sampling.frequencyPenalty !== undefined ? { frequencyPenalty: sampling.frequencyPenalty } : {}),
-        },
-        // The metering point: every token the loop releases is counted here, before the caller sees it.
-        onToken: (tokens) => {
-          const chunk = model.detokenize(tokens, false, generated);
-          generated.push(...tokens);
-          text += chunk;
-          options.onToken?.({ text: chunk, tokens: tokens.length, completionTokens: generated.length });
-        },
-      });
-      const meta = response.metadata;
-      let stopReason: StopReason;
-      switch (meta.stopReason) {
-        case 'maxTokens':
-          stopReason = 'maxTokens';
-          break;
-        case 'abort':
-          stopReason = 'abort';
-          break;
-        case 'eogToken':
-        case 'stopGenerationTrigger':
-          stopReason = 'eos';
-          break;
-        case 'customStopTrigger': {
-          const trigger = meta.customStopTrigger.every((part) => typeof part === 'string')
-            ? meta.customStopTrigger.join('')
-            : undefined;
-          // The chat template's own end markers count as end of generation; only the caller's are "stop".
-          stopReason = trigger !== undefined && userStops.includes(trigger) ? 'stop' : 'eos';
-          break;
-        }
-      }
-      return { text, completionTokens: generated.length, stopReason };
+      return await this.llama.createGrammarForJsonSchema<GbnfJsonSchema>(
+        format.schema as Readonly<GbnfJsonSchema>,
+      );
     } catch (error) {
-      // Aborted before the first token (still evaluating the prompt): nothing was generated.
-      if (signal.aborted) return { text, completionTokens: generated.length, stopReason: 'abort' };
-      throw error;
-    } finally {
-      completion.dispose({ disposeSequence: false });
+      const reason = error instanceof Error ? error.message : String(error);
+      throw new RpcError('invalid_params', {
+        message: `responseFormat.schema does not compile to a grammar: ${reason}`,
+        data: { reason },
+      });
     }
   }
 
-  private renderPrompt(entry: ModelEntry, input: LlmInput): RenderedPrompt {
+  /** The model's embedding context, created once. */
+  private embeddingContext(entry: ModelEntry): Promise<LlamaEmbeddingContext> {
+    entry.embedding ??= this.createEmbeddingContext(entry);
+    return entry.embedding;
+  }
+
+  private async createEmbeddingContext(entry: ModelEntry): Promise<LlamaEmbeddingContext> {
+    const insights = entry.model.fileInsights;
+    const unsupported = (reason: string): RpcError =>
+      new RpcError('invalid_params', {
+        message: `model ${entry.id} does not support embeddings: ${reason}`,
+        data: { model: entry.id, reason },
+      });
+    if (insights.hasEncoder && insights.hasDecoder) throw unsupported('it is an encoder-decoder model');
+    try {
+      return await entry.model.createEmbeddingContext({
+        contextSize: entry.contextSize,
+        threads: this.threads,
+      });
+    } catch (error) {
+      throw unsupported(error instanceof Error ? error.message : String(error));
+    }
+  }
+
+  private renderPrompt(entry: ModelEntry, input: PromptOptions): RenderedPrompt {
     const { model } = entry;
+    if (input.messages !== undefined) {
+      const history = toChatHistory(input.messages);
+      const plan = planFunctions(input.tools, input.toolChoice);
+      if (plan.functions && input.responseFormat && input.responseFormat.type !== 'text') {
+        throw new RpcError('invalid_params', {
+          message:
+            'responseFormat json_object/json_schema cannot be combined with tools (node-llama-cpp does not support a grammar with functions); use toolChoice none',
+          data: { responseFormat: input.responseFormat.type },
+        });
+      }
+      // Exactly what LlamaChat renders and evaluates (it tokenizes the context text as a whole, BOS included).
+      const state = entry.chatWrapper.generateContextState({
+        chatHistory: history,
+        ...(plan.functions ? { availableFunctions: plan.functions, documentFunctionParams: true } : {}),
+      });
+      const text = plan.forced
+        ? forcedCallPromptText(entry.chatWrapper, state.contextText)
+        : state.contextText;
+      return { tokens: text.tokenize(model.tokenizer), completionInput: [], chat: { history, plan } };
+    }
+    if (input.tools !== undefined && input.tools.length > 0) {
+      throw new RpcError('invalid_params', { message: 'tools need chat messages, not a raw prompt' });
+    }
     const bos = model.tokens.bos;
     // LlamaCompletion prepends BOS itself when the model wants one; count it, pass the rest.
     const prependsBos = bos !== null && model.tokens.shouldPrependBosToken;
-    let body: Token[];
-    let stopTriggers: LlamaText[] = [];
-    if (input.messages !== undefined) {
-      const chatHistory: ChatHistoryItem[] = input.messages.map((message): ChatHistoryItem => {
-        switch (message.role) {
-          case 'system':
-            return { type: 'system', text: message.content };
-          case 'user':
-            return { type: 'user', text: message.content };
-          case 'assistant':
-            return { type: 'model', response: [message.content] };
-        }
-      });
-      chatHistory.push({ type: 'model', response: [] });
-      const state = entry.chatWrapper.generateContextState({ chatHistory });
-      body = state.contextText.tokenize(model.tokenizer);
-      if (bos !== null && body[0] === bos) body = body.slice(1);
-      stopTriggers = state.stopGenerationTriggers;
-    } else {
-      // Same tokenization LlamaCompletion applies to a string prompt.
-      body = model.tokenize(input.prompt, false, prependsBos ? 'trimLeadingSpace' : undefined);
-    }
+    // Same tokenization LlamaCompletion applies to a string prompt.
+    const body = model.tokenize(input.prompt, false, prependsBos ? 'trimLeadingSpace' : undefined);
     const tokens = prependsBos && bos !== null ? [bos, ...body] : body;
-    return { tokens, completionInput: body, stopTriggers };
+    return { tokens, completionInput: body, chat: undefined };
   }
 
   private require(id: string): ModelEntry {
@@ -521,12 +629,12 @@ export class LlmEngine {
 }
 
 interface RenderedPrompt {
-  /** Everything evaluated, BOS included: the prompt's billed length. */
+  /** Everything evaluated before the model's first token, BOS included: the prompt's billed length. */
   tokens: Token[];
-  /** What LlamaCompletion gets (it adds BOS). */
+  /** Raw prompt: what LlamaCompletion gets (it adds BOS). */
   completionInput: Token[];
-  /** The chat template's end markers. */
-  stopTriggers: LlamaText[];
+  /** Chat: the history LlamaChat renders and the functions offered. */
+  chat: { history: ChatHistoryItem[]; plan: FunctionPlan } | undefined;
 }
 
 function notLoaded(id: string): RpcError {

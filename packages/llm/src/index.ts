@@ -1,6 +1,8 @@
 // @cyber/llm: the only package that imports node-llama-cpp (STYLE.md: third-party wrappers stay in their package).
 export {
   LlmEngine,
+  type EmbedOptions,
+  type EmbedResult,
   type GenerateOptions,
   type GenerateResult,
   type LlmEngineOptions,
@@ -8,10 +10,18 @@ export {
   type LlmInput,
   type LlmLogger,
   type LlmMessage,
+  type LlmResponseFormat,
+  type LlmToolCall,
+  type LlmToolChoice,
+  type LlmToolDefinition,
   type LoadedModelInfo,
   type LoadModelOptions,
   type MemoryEstimate,
+  type PromptOptions,
   type StopReason,
   type TokenChunk,
+  type UnloadModelOptions,
+  type UnloadModelResult,
 } from './engine.js';
 export { validateContext, type ValidateContextOptions } from './context-validation.js';
+export { grammarSchemaProblem } from './json-schema.js';

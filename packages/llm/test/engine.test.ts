@@ -223,18 +223,19 @@ describe('generate', () => {
     expect(maxLag).toBeLessThan(50);
   });
 
-  it('unloading stops a running generation (abort) and refuses the model afterwards', async () => {
+  it('a forced unload stops a running generation (abort) and refuses the model afterwards', async () => {
     await engine.loadModel({ id: 'second', path: modelPath, contextSize: 256 });
-    let unloading: Promise<void> | undefined;
+    let unloading: Promise<{ cancelledRequests: number }> | undefined;
     const result = await engine.generate({
       modelId: 'second',
       prompt: 'hello',
       maxTokens: 200,
       onToken: (chunk) => {
-        if (chunk.completionTokens >= 3 && !unloading) unloading = engine.unloadModel('second');
+        if (chunk.completionTokens >= 3 && !unloading)
+          unloading = engine.unloadModel('second', { force: true });
       },
     });
-    await unloading;
+    expect(await unloading).toEqual({ cancelledRequests: 1 });
     expect(result.stopReason).toBe('abort');
     expect(result.completionTokens).toBeLessThan(200);
     await expect(engine.generate({ modelId: 'second', prompt: 'x', maxTokens: 1 })).rejects.toSatisfy((e) =>
