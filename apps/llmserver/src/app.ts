@@ -95,8 +95,13 @@ export async function buildApp(deps: LlmServerDeps): Promise<FastifyInstance> {
     },
   };
 
-  app.addHook('onClose', async () => {
+  // preClose runs before Fastify waits for in-flight requests, so long generations are cancelled (and billed)
+  // after the grace period instead of holding the shutdown open.
+  app.addHook('preClose', async () => {
     await inference.shutdown(deps.shutdownGraceMs ?? 10_000);
+  });
+  app.addHook('onClose', async () => {
+    await inference.settled();
     await metering.close();
     await deps.outbox.close();
     await deps.onClose?.();

@@ -4,7 +4,7 @@
 // balance cache), the durable outbox in a temp directory publishing to Kafka, and the tiny generated model
 // registered, and loaded through models.load as the admin. One harness per test file.
 import { randomBytes, randomUUID } from 'node:crypto';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, rm, stat } from 'node:fs/promises';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -17,12 +17,7 @@ import { createTestDatabase, type TestDatabase } from '@cyber/db/testing';
 import { LlmEngine } from '@cyber/llm';
 import { ensureTinyModel } from '@cyber/llm/testing';
 import { createWsClient, type WsClient } from '@cyber/rpc-client';
-import {
-  createUsageOutbox,
-  createUsageProducer,
-  type UsageOutbox,
-  type UsageProducer,
-} from '@cyber/usage-events';
+import { createUsageOutbox, createUsageProducer, type UsageOutbox } from '@cyber/usage-events';
 import type { FastifyInstance } from 'fastify';
 import { Redis } from 'ioredis';
 import { WebSocket } from 'ws';
@@ -34,7 +29,7 @@ const USER_PASSWORD = 'user-password-for-llm-tests';
 /** Price of the tiny model, micro-credits per token. */
 export const TINY_COST_PER_TOKEN = 10;
 /** Context of the tiny model as loaded. */
-export const TINY_CONTEXT = 512;
+export const TINY_CONTEXT = 2048;
 
 /** A real account with a session and an API key. */
 export interface LlmTestUser {
@@ -60,10 +55,8 @@ export interface LlmHarnessOptions {
   limits?: Partial<LlmServerDeps['limits']>;
   /** Sequences of the tiny model (parallel generations). Default 4. */
   sequences?: number;
-  /** Replace the Kafka producer the outbox uses (e.g. one on a private broker that a test stops). */
-  producer?: UsageProducer;
-  /** Brokers of the usage sink when `producer` points elsewhere. */
-  sinkBrokers?: string[];
+  /** Kafka brokers of the outbox and the usage sink (a private broker a test stops); the shared one by default. */
+  kafkaBrokers?: string[];
   /** Shutdown grace of the app. */
   shutdownGraceMs?: number;
 }
@@ -75,11 +68,20 @@ export interface LlmHarness {
   database: TestDatabase;
   engine: LlmEngine;
   outbox: UsageOutbox;
+  /** llmserver's metering connection (tests disconnect it to play a lost Redis). */
+  redis: Redis;
   redisPrefix: string;
   /** The tiny model's registry name and id. */
   model: { name: string; id: number; path: string };
   /** Base URL of the real auth app. */
   authUrl: string;
+  /** Registers a GGUF file already on disk as downloaded and loads it through models.load; returns its id. */
+  addModel(options: {
+    name: string;
+    path: string;
+    contextSize: number;
+    costPerToken: number;
+  }): Promise<number>;
   admin: LlmTestUser;
   /** A new user of `role` with `balance` micro-credits (granted by the admin). */
   user(role: Role, balance?: number): Promise<LlmTestUser>;
@@ -120,7 +122,7 @@ interface LoginResult {
 /** Builds everything; close it in afterAll. */
 export async function startLlmHarness(options: LlmHarnessOptions = {}): Promise<LlmHarness> {
   const redisUrl = required('CYBER_REDIS_URL');
-  const brokers = required('CYBER_KAFKA_BROKERS').split(',');
+  const brokers = options.kafkaBrokers ?? required('CYBER_KAFKA_BROKERS').split(',');
   const database = await createTestDatabase({ driver: 'pg', adminUrl: process.env.CYBER_DATABASE_URL });
   if (database.url === undefined) throw new Error('test database has no URL');
   const redisPrefix = `test:llm:${randomUUID()}:`;
@@ -133,7 +135,7 @@ export async function startLlmHarness(options: LlmHarnessOptions = {}): Promise<
     CYBER_DATABASE_POOL_SIZE: '4',
     CYBER_REDIS_URL: redisUrl,
     CYBER_REDIS_KEY_PREFIX: redisPrefix,
-    CYBER_KAFKA_BROKERS: (options.sinkBrokers ?? brokers).join(','),
+    CYBER_KAFKA_BROKERS: brokers.join(','),
     CYBER_KAFKA_USAGE_TOPIC: topic,
     CYBER_USAGE_SINK_GROUP: `sink-${randomUUID()}`,
     CYBER_ARGON2_MEMORY_KIB: '4096',
@@ -176,7 +178,7 @@ export async function startLlmHarness(options: LlmHarnessOptions = {}): Promise<
   };
 
   // The outbox and its producer on the test's topic (the sink created the topic when it started).
-  const producer = options.producer ?? createUsageProducer({ brokers, topic, clientId: 'llm-test' });
+  const producer = createUsageProducer({ brokers, topic, clientId: 'llm-test' });
   await producer.connect();
   const db = database.db;
   const outbox = createUsageOutbox({
@@ -199,7 +201,8 @@ export async function startLlmHarness(options: LlmHarnessOptions = {}): Promise<
   const engine = await LlmEngine.create({ threads: 1 });
   const modelsDir = join(dataDir, 'models');
   const app = await buildApp({
-    database,
+    // Its own pool: the app closes it on shutdown while the test still reads the ledger.
+    database: await createDatabase({ driver: 'pg', url: database.url, poolSize: 4 }),
     authenticate: (headers, meta) => verifier.authenticate(headers, { clientAddress: meta.ip }),
     engine,
     redis,
@@ -259,7 +262,7 @@ export async function startLlmHarness(options: LlmHarnessOptions = {}): Promise<
     user?: LlmTestUser,
     via: 'session' | 'api_key' = 'session',
   ): Promise<RpcResponse<T>> => {
-    const credentials =
+    const credentials: Record<string, string> =
       user === undefined
         ? {}
         : via === 'api_key'
@@ -273,21 +276,34 @@ export async function startLlmHarness(options: LlmHarnessOptions = {}): Promise<
     return (await response.json()) as RpcResponse<T>;
   };
 
-  // The tiny model: registered with a (never used) source URL, its file recorded as downloaded, then loaded
+  // A model file on disk: registered with a (never used) source URL, recorded as downloaded, then loaded
   // through models.load as the admin, the way an operator does it.
+  const repository = new ModelRepository(db);
+  const addModel = async (model: {
+    name: string;
+    path: string;
+    contextSize: number;
+    costPerToken: number;
+  }): Promise<number> => {
+    const registered = await repository.register({
+      name: model.name,
+      sourceUrl: 'http://127.0.0.1:9/model.gguf',
+      contextSize: model.contextSize,
+      costPerToken: model.costPerToken,
+    });
+    const { size } = await stat(model.path);
+    await repository.markDownloaded(model.name, {
+      filePath: model.path,
+      sizeBytes: size,
+      sha256: '0'.repeat(64),
+    });
+    const loaded = await rpc('models.load', { name: model.name, sequences: options.sequences ?? 4 }, admin);
+    if (loaded.error !== undefined) throw new Error(`models.load failed: ${JSON.stringify(loaded.error)}`);
+    return registered.id;
+  };
   const path = await ensureTinyModel();
   const name = `tiny-${randomBytes(3).toString('hex')}`;
-  const repository = new ModelRepository(db);
-  const registered = await repository.register({
-    name,
-    sourceUrl: 'http://127.0.0.1:9/tiny.gguf',
-    contextSize: TINY_CONTEXT,
-    costPerToken: TINY_COST_PER_TOKEN,
-  });
-  const { size } = await import('node:fs/promises').then((fs) => fs.stat(path));
-  await repository.markDownloaded(name, { filePath: path, sizeBytes: size, sha256: '0'.repeat(64) });
-  const loaded = await rpc('models.load', { name, sequences: options.sequences ?? 4 }, admin);
-  if (loaded.error !== undefined) throw new Error(`models.load failed: ${JSON.stringify(loaded.error)}`);
+  const id = await addModel({ name, path, contextSize: TINY_CONTEXT, costPerToken: TINY_COST_PER_TOKEN });
 
   return {
     app,
@@ -295,8 +311,10 @@ export async function startLlmHarness(options: LlmHarnessOptions = {}): Promise<
     database,
     engine,
     outbox,
+    redis,
     redisPrefix,
-    model: { name, id: registered.id, path },
+    model: { name, id, path },
+    addModel,
     authUrl,
     admin,
     user: makeUser,

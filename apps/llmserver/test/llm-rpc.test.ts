@@ -1,6 +1,7 @@
 // llm.* over JSON-RPC against the real stack (PostgreSQL, Redis, Kafka, auth, the tiny model): metering end to
 // end, streaming, typed errors, the budget race and disconnects.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { REAL_MODEL_ENV, REAL_MODEL_SKIP_MESSAGE } from '@cyber/llm/testing';
 import { startLlmHarness, TINY_CONTEXT, TINY_COST_PER_TOKEN, type LlmHarness } from './llm-harness.js';
 
 interface ChatResult {
@@ -11,7 +12,7 @@ interface ChatResult {
 }
 
 let h: LlmHarness;
-const messages = [{ role: 'user', content: 'Say hello to the world' }];
+const messages = [{ role: 'user' as const, content: 'Say hello to the world' }];
 
 beforeAll(async () => {
   h = await startLlmHarness();
@@ -137,6 +138,95 @@ describe('llm.chat over HTTP', () => {
     expect(after).toBeGreaterThanOrEqual(0);
     expect(budget - after).toBe(billed);
   }, 120_000);
+});
+
+describe('tools and constrained output', () => {
+  it('constrains output to a JSON schema and refuses a schema it cannot enforce', async () => {
+    const dev = await h.user('developer', 1_000_000);
+    const schema = {
+      type: 'object',
+      properties: { answer: { type: 'string' }, confidence: { type: 'number' } },
+      required: ['answer', 'confidence'],
+    };
+    const response = await h.rpc<ChatResult>(
+      'llm.chat',
+      { model: h.model.name, messages, maxTokens: 120, responseFormat: { type: 'json_schema', schema } },
+      dev,
+    );
+    const content = response.result?.message.content ?? '';
+    if (response.result?.finishReason === 'stop') {
+      const parsed = JSON.parse(content) as Record<string, unknown>;
+      expect(typeof parsed.answer).toBe('string');
+      expect(typeof parsed.confidence).toBe('number');
+    } else {
+      // Cut at maxTokens: still a prefix of schema-shaped JSON.
+      expect(content.startsWith('{')).toBe(true);
+    }
+    const bad = await h.rpc(
+      'llm.chat',
+      {
+        model: h.model.name,
+        messages,
+        responseFormat: { type: 'json_schema', schema: { type: 'string', pattern: '^a+$' } },
+      },
+      dev,
+    );
+    expect(bad.error?.code).toBe(-32602);
+    await h.ledger([response.result?.id ?? '']);
+    expect(await h.balanceOf(dev.id)).toBe(1_000_000 - (response.result?.usage.cost ?? 0));
+  });
+});
+
+// Tool calls need a model that writes a call's arguments to the end: the real Gemma 3 270M.
+const realModel = process.env[REAL_MODEL_ENV];
+if (!realModel) console.warn(`[llmserver] real-model tool test skipped: ${REAL_MODEL_SKIP_MESSAGE}`);
+let gemmaLoaded: Promise<number> | undefined;
+
+describe.skipIf(!realModel)('tool calls with the real model', () => {
+  const weather = {
+    name: 'get_weather',
+    description: 'Current weather of a city',
+    parameters: {
+      type: 'object',
+      properties: { city: { type: 'string', maxLength: 40 }, unit: { enum: ['celsius', 'fahrenheit'] } },
+      required: ['city', 'unit'],
+    },
+  };
+  beforeAll(() => {
+    gemmaLoaded = h.addModel({ name: 'gemma', path: realModel ?? '', contextSize: 2048, costPerToken: 3 });
+  });
+
+  it('returns a forced tool call with parsed arguments, streams it, and bills its tokens', async () => {
+    const dev = await h.user('developer', 1_000_000);
+    await gemmaLoaded;
+    const client = h.ws(dev);
+    try {
+      const calls: unknown[] = [];
+      const result = await client.call(
+        'llm.chat',
+        {
+          model: 'gemma',
+          messages: [{ role: 'user', content: 'What is the weather in Paris right now?' }],
+          tools: [weather],
+          toolChoice: { name: 'get_weather' },
+          maxTokens: 60,
+        },
+        { onNotification: (event) => event.kind === 'toolCall' && calls.push(event.toolCall) },
+      );
+      expect(result.finishReason).toBe('tool_calls');
+      expect(result.message.toolCalls).toHaveLength(1);
+      expect(result.message.toolCalls[0]).toMatchObject({ name: 'get_weather' });
+      expect(typeof result.message.toolCalls[0]?.arguments.city).toBe('string');
+      expect(calls).toEqual(result.message.toolCalls);
+      const [row] = await h.ledger([result.id]);
+      expect(row).toMatchObject({
+        promptTokens: result.usage.promptTokens,
+        completionTokens: result.usage.completionTokens,
+      });
+    } finally {
+      client.close();
+    }
+  });
 });
 
 describe('llm.chat over a WebSocket', () => {

@@ -1,4 +1,4 @@
-// ModelRepository against a real PostgreSQL migrated with the repository's migrations (0005 included).
+// ModelRepository against a real PostgreSQL migrated with the repository's migrations (0011 included).
 import { isRpcError } from '@cyber/contract';
 import { createTestDatabase, type TestDatabase } from '@cyber/db/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';

@@ -45,7 +45,7 @@ export interface UsersTable {
   updated_at: ColumnType<Date, Date | string | undefined, Date | string>;
 }
 
-/** `models` (0001, extended by 0005 for llmserver's registry). */
+/** `models` (0001, extended by 0011 for llmserver's registry). */
 export interface ModelsTable {
   id: Id;
   name: string;
@@ -54,21 +54,21 @@ export interface ModelsTable {
   cost_per_token: Generated<number>;
   source_url: string | null;
   created_at: CreatedAt;
-  /** Path of the verified GGUF file; NULL until downloaded (0005). */
+  /** Path of the verified GGUF file; NULL until downloaded (0011). */
   file_path: string | null;
-  /** File size in bytes: as registered, then as measured (0005). */
+  /** File size in bytes: as registered, then as measured (0011). */
   size_bytes: number | null;
-  /** sha256 (lowercase hex): expected when registered, verified after download (0005). */
+  /** sha256 (lowercase hex): expected when registered, verified after download (0011). */
   sha256: string | null;
-  /** e.g. Q4_K_M (0005). */
+  /** e.g. Q4_K_M (0011). */
   quantization: string | null;
-  /** Parameter count, when known (0005). */
+  /** Parameter count, when known (0011). */
   parameters: number | null;
-  /** Life-cycle status (0005); a CHECK holds it to the contract's values. */
+  /** Life-cycle status (0011); a CHECK holds it to the contract's values. */
   status: Generated<'registered' | 'downloading' | 'ready' | 'loading' | 'loaded' | 'failed'>;
-  /** Why the last download or load failed (0005). */
+  /** Why the last download or load failed (0011). */
   error: string | null;
-  /** Last change of the row (0005). */
+  /** Last change of the row (0011). */
   updated_at: ColumnType<Date, Date | string | undefined, Date | string>;
 }
 

@@ -5,6 +5,10 @@
 // A request that never reached the model (refused, cancelled while queued, model unloaded) is released without
 // a charge; one that did is billed for its prompt plus exactly the tokens generated, also when the client went
 // away or the generation failed part way.
+//
+// Settling runs after the answer is sent: the reservation keeps the worst case held until the usage event is
+// durable in the outbox (an fdatasync, 1-40 ms on a busy disk) and released in Redis, so the budget is never at
+// risk while it runs, and the caller does not wait for the disk. Shutdown waits for every settle.
 import { randomUUID } from 'node:crypto';
 import { requireRole, type VerifiedIdentity } from '@cyber/auth-client';
 import { RpcError, type TokenEvent } from '@cyber/contract';
@@ -101,6 +105,7 @@ const FINISH_REASON = {
 /** The implementation of {@link Inference}. */
 export class InferenceService implements Inference {
   private readonly inFlight = new Map<Promise<unknown>, AbortController>();
+  private readonly settling = new Set<Promise<void>>();
   private closing = false;
 
   constructor(private readonly options: InferenceServiceOptions) {}
@@ -163,7 +168,7 @@ export class InferenceService implements Inference {
       (sum, text) => sum + engine.tokenize({ modelId: model.name, text }).length,
       0,
     );
-    const id = randomUUID();
+    const id = caller.eventId ?? randomUUID();
     const reservation = await metering.reserve({
       userId: identity.id,
       reservationId: id,
@@ -177,7 +182,7 @@ export class InferenceService implements Inference {
       await metering.release(reservation);
       throw error;
     }
-    await this.settle(reservation, {
+    this.settle(reservation, {
       model,
       identity,
       caller,
@@ -210,7 +215,7 @@ export class InferenceService implements Inference {
   async shutdown(graceMs: number): Promise<void> {
     this.closing = true;
     const all = [...this.inFlight.keys()];
-    if (all.length === 0) return;
+    if (all.length === 0) return this.settled();
     let timer: NodeJS.Timeout | undefined;
     const timedOut = new Promise<void>((resolve) => {
       timer = setTimeout(resolve, graceMs);
@@ -241,7 +246,7 @@ export class InferenceService implements Inference {
     const promptTokens = engine.countTokens({ ...input, modelId: model.name });
     validateContext({ promptTokens, maxTokens, contextSize: engine.contextSize(model.name) });
 
-    const id = randomUUID();
+    const id = request.caller.eventId ?? randomUUID();
     const worstTokens = promptTokens + maxTokens;
     const reservation = await metering.reserve({
       userId: identity.id,
@@ -293,7 +298,7 @@ export class InferenceService implements Inference {
       } else {
         // The model worked on it: bill the prompt and what was generated before it failed.
         this.options.logger.error({ err: error, model: model.name }, 'llm: generation failed');
-        await this.settle(reservation, {
+        this.settle(reservation, {
           model,
           identity,
           caller: request.caller,
@@ -305,7 +310,7 @@ export class InferenceService implements Inference {
     }
     releaseSlot();
     for (const toolCall of generated.toolCalls) emit({ kind: 'toolCall', toolCall });
-    const cost = await this.settle(reservation, {
+    const cost = this.settle(reservation, {
       model,
       identity,
       caller: request.caller,
@@ -316,7 +321,8 @@ export class InferenceService implements Inference {
     return { id, generated, queuedMs: queuedMs + generated.queuedMs, cost };
   }
 
-  private async settle(
+  /** Starts settling a request and returns its cost; {@link settled} waits for every settle. */
+  private settle(
     reservation: HeldReservation,
     usage: {
       model: RegisteredModel;
@@ -325,19 +331,35 @@ export class InferenceService implements Inference {
       promptTokens: number;
       completionTokens: number;
     },
-  ): Promise<number> {
+  ): number {
     const cost = costOf(usage.promptTokens + usage.completionTokens, usage.model.costPerToken);
-    await this.options.metering.settle(reservation, {
-      eventId: reservation.reservationId,
-      userId: usage.identity.id,
-      modelId: usage.model.id,
-      promptTokens: usage.promptTokens,
-      completionTokens: usage.completionTokens,
-      cost,
-      traceId: usage.caller.traceId,
-      occurredAt: new Date().toISOString(),
-    });
+    const settling = this.options.metering
+      .settle(reservation, {
+        eventId: reservation.reservationId,
+        userId: usage.identity.id,
+        modelId: usage.model.id,
+        promptTokens: usage.promptTokens,
+        completionTokens: usage.completionTokens,
+        cost,
+        traceId: usage.caller.traceId,
+        occurredAt: new Date().toISOString(),
+      })
+      .catch((error: unknown) => {
+        // The outbox could not store the event (disk failure). The reservation stays held in Redis, so the
+        // worst case remains unspendable until an operator looks; the charge itself is in this log line.
+        this.options.logger.error(
+          { err: error, eventId: reservation.reservationId, userId: usage.identity.id, cost },
+          'llm: usage event could not be stored; reservation kept',
+        );
+      })
+      .finally(() => this.settling.delete(settling));
+    this.settling.add(settling);
     return cost;
+  }
+
+  /** Resolves when every settle started so far has finished. */
+  async settled(): Promise<void> {
+    await Promise.allSettled([...this.settling]);
   }
 
   private resultOf(model: RegisteredModel, outcome: RunOutcome): Omit<ChatResult, 'message'> {

@@ -12,6 +12,11 @@ export interface InferenceCaller {
   traceId: string | null;
   /** Aborted when the client disconnects or cancels: generation stops and only what was generated is billed. */
   signal: AbortSignal;
+  /**
+   * Id of the usage event (and of the result); a fresh UUID when absent. Transports that must name a response
+   * before it ends (OpenAI's streamed chunks) generate it themselves so the id they send finds the ledger row.
+   */
+  eventId?: string;
 }
 
 /** Receives stream events in order; awaited, so a slow client slows the stream instead of buffering. */

@@ -6,22 +6,13 @@ import { RpcError, type Contract } from '@cyber/contract';
 import type { RpcContext, RpcHandlers } from '@cyber/rpc-server';
 import type { InferenceEngine, InferenceService, ModelLookup } from './inference-service.js';
 import type { InferenceCaller } from './inference-types.js';
-
-/** W3C traceparent: version 00, 32-hex trace id (not all zero), 16-hex span id, flags. */
-const TRACEPARENT = /^00-((?!0{32})[0-9a-f]{32})-(?!0{16})[0-9a-f]{16}-[0-9a-f]{2}$/;
-
-/** The trace id of a request's `traceparent` header, or null. */
-export function traceIdOf(headers: Record<string, string | string[] | undefined>): string | null {
-  const header = headers.traceparent;
-  if (typeof header !== 'string') return null;
-  return TRACEPARENT.exec(header)?.[1] ?? null;
-}
+import { traceIdOf } from '../trace-context.js';
 
 /** The caller of an RPC context. */
 export function callerOf<N>(ctx: RpcContext<N, VerifiedIdentity>): InferenceCaller {
   return {
     identity: requireRole(ctx.identity, 'developer'),
-    traceId: traceIdOf(ctx.request.headers),
+    traceId: traceIdOf(ctx.request.headers.traceparent),
     signal: ctx.signal,
   };
 }

@@ -35,6 +35,7 @@ import {
   type StreamItem,
 } from './openai-responses.js';
 import { SseWriter } from './sse-writer.js';
+import { traceIdOf } from '../trace-context.js';
 
 /** Largest request body by default: chat histories are long (the contract allows 1M characters a message). */
 export const DEFAULT_OPENAI_BODY_LIMIT = 8 * 1024 * 1024;
@@ -155,9 +156,10 @@ export function openaiRoutes(app: FastifyInstance, options: OpenAiRoutesOptions)
     if (body.stream !== true) {
       return chatCompletionBody(await inference.chat(params, caller), created);
     }
+    // The first chunk names the stream, so the usage event gets an id chosen here: it finds the ledger row.
+    const eventId = randomUUID();
     const chunker = new ChatChunker({
-      // The usage event's id is known only when generation ends, after the first chunk must name the stream.
-      id: `chatcmpl-${randomUUID()}`,
+      id: `chatcmpl-${eventId}`,
       created,
       model: params.model,
       includeUsage: body.stream_options?.include_usage === true,
@@ -165,7 +167,7 @@ export function openaiRoutes(app: FastifyInstance, options: OpenAiRoutesOptions)
     await stream<ChatResult>(request, reply, {
       caller,
       chunker,
-      run: (onEvent) => inference.chat(params, caller, onEvent),
+      run: (onEvent) => inference.chat(params, { ...caller, eventId }, onEvent),
     });
     return reply;
   });
@@ -178,8 +180,9 @@ export function openaiRoutes(app: FastifyInstance, options: OpenAiRoutesOptions)
     if (body.stream !== true) {
       return completionBody(await inference.complete(params, caller), created);
     }
+    const eventId = randomUUID();
     const chunker = new CompletionChunker({
-      id: `cmpl-${randomUUID()}`,
+      id: `cmpl-${eventId}`,
       created,
       model: params.model,
       includeUsage: body.stream_options?.include_usage === true,
@@ -187,7 +190,7 @@ export function openaiRoutes(app: FastifyInstance, options: OpenAiRoutesOptions)
     await stream<CompleteResult>(request, reply, {
       caller,
       chunker,
-      run: (onEvent) => inference.complete(params, caller, onEvent),
+      run: (onEvent) => inference.complete(params, { ...caller, eventId }, onEvent),
     });
     return reply;
   });
@@ -247,15 +250,4 @@ function headersOf(reply: FastifyReply): Record<string, string | number | string
     if (value !== undefined) headers[name] = value;
   }
   return headers;
-}
-
-// version-traceid-parentid-flags; version ff is invalid and an all-zero trace id means "none".
-const TRACEPARENT = /^([0-9a-f]{2})-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})$/;
-
-/** The trace id of a W3C `traceparent` header, or null when it is absent or malformed. */
-export function traceIdOf(traceparent: string | string[] | undefined): string | null {
-  if (typeof traceparent !== 'string') return null;
-  const match = TRACEPARENT.exec(traceparent.trim());
-  if (!match?.[2] || match[1] === 'ff' || /^0+$/.test(match[2])) return null;
-  return match[2];
 }
