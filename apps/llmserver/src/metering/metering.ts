@@ -112,6 +112,8 @@ export class Metering {
                 outcome.limit === 'requests'
                   ? this.options.limits.requestsPerMinute
                   : this.options.limits.tokensPerMinute,
+              // Whole seconds like auth's limits, and the exact wait for clients that want it.
+              retryAfter: Math.max(1, Math.ceil(outcome.retryAfterMs / 1000)),
               retryAfterMs: outcome.retryAfterMs,
             },
           });
