@@ -7,7 +7,6 @@
 // Streaming methods (llm.chat and friends) called over a WebSocket go to the service over a WebSocket of their
 // own (ws-forwarder.ts), so the caller gets every notification and can cancel; over HTTP there is nowhere to
 // stream to, so they are forwarded like any other method and answer with the final result.
-import { randomBytes } from 'node:crypto';
 import {
   FAMILY_SERVICE,
   RpcError,
@@ -16,7 +15,7 @@ import {
   type ServiceName,
   type WireError,
 } from '@cyber/contract';
-import { headersWithSubprotocolCredentials, type RpcContext, type RpcHandlers } from '@cyber/rpc-server';
+import { callerHeaders, type RpcContext, type RpcHandlers } from '@cyber/rpc-server';
 import { forwardOverWebSocket, webSocketUrl } from './ws-forwarder.js';
 
 /** The services the gateway forwards to, by name, with the base URL each serves JSON-RPC under (`/rpc`). */
@@ -30,30 +29,9 @@ export interface ForwarderOptions {
   fetch?: typeof fetch;
 }
 
-/** W3C trace context: version 00, 32-hex trace id, 16-hex parent id, 2-hex flags. */
-const TRACEPARENT = /^00-(?!0{32})[0-9a-f]{32}-(?!0{16})[0-9a-f]{16}-[0-9a-f]{2}$/;
-
 /** Headers of the caller that the owning service needs: credentials, trace context, correlation id. */
 export function forwardedHeaders(ctx: RpcContext<unknown>): Record<string, string> {
-  // On a WebSocket the credential arrived as a subprotocol; this turns it back into the header.
-  const incoming = headersWithSubprotocolCredentials(ctx.request.headers);
-  const headers: Record<string, string> = {
-    'content-type': 'application/json',
-    'x-correlation-id': ctx.correlationId,
-    'x-forwarded-for': ctx.request.ip,
-  };
-  if (typeof incoming.authorization === 'string') headers.authorization = incoming.authorization;
-  const apiKey = incoming['x-cyber-token'];
-  if (typeof apiKey === 'string') headers['x-cyber-token'] = apiKey;
-  const traceparent = incoming.traceparent;
-  if (typeof traceparent === 'string' && TRACEPARENT.test(traceparent)) {
-    // Same trace, a new span id for the hop (the gateway is the parent of the service's span).
-    headers.traceparent = `00-${traceparent.slice(3, 35)}-${randomBytes(8).toString('hex')}-${traceparent.slice(-2)}`;
-    if (typeof incoming.tracestate === 'string') headers.tracestate = incoming.tracestate;
-  } else {
-    headers.traceparent = `00-${randomBytes(16).toString('hex')}-${randomBytes(8).toString('hex')}-01`;
-  }
-  return headers;
+  return callerHeaders(ctx);
 }
 
 function familyOf(method: string): MethodFamily {

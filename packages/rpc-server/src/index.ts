@@ -27,3 +27,4 @@ export {
   RPC_SUBPROTOCOL,
   headersWithSubprotocolCredentials,
 } from './ws-credentials.js';
+export { callerHeaders, traceIdOf, type CallerContext } from './caller-headers.js';

@@ -6,7 +6,7 @@ import { RpcError, type Contract } from '@cyber/contract';
 import type { RpcContext, RpcHandlers } from '@cyber/rpc-server';
 import type { InferenceEngine, InferenceService, ModelLookup } from './inference-service.js';
 import type { InferenceCaller } from './inference-types.js';
-import { traceIdOf } from '../trace-context.js';
+import { traceIdOf } from '@cyber/rpc-server';
 
 /** The caller of an RPC context. */
 export function callerOf<N>(ctx: RpcContext<N, VerifiedIdentity>): InferenceCaller {

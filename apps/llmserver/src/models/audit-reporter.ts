@@ -3,9 +3,8 @@
 // name llmserver chooses. The policy is fail closed: the handlers record BEFORE acting, and when auth cannot
 // record, the action is not performed (`service_unavailable` naming auth). An unaudited model action would be
 // the one kind of admin action the log misses.
-import { randomBytes } from 'node:crypto';
 import { RpcError } from '@cyber/contract';
-import { headersWithSubprotocolCredentials, type RpcContext } from '@cyber/rpc-server';
+import { callerHeaders, type RpcContext } from '@cyber/rpc-server';
 
 /** Model actions llmserver reports (the contract's ReportedAuditAction). */
 export type ModelAuditAction =
@@ -45,30 +44,7 @@ export interface AuditReporterOptions {
   timeoutMs?: number;
 }
 
-/** W3C trace context: version 00, 32-hex trace id, 16-hex parent id, 2-hex flags. */
-const TRACEPARENT = /^00-(?!0{32})[0-9a-f]{32}-(?!0{16})[0-9a-f]{16}-[0-9a-f]{2}$/;
-
 const MAX_DETAIL_LENGTH = 512;
-
-/** The caller's credential, trace context and address, as auth needs them to name the actor. */
-function auditHeaders(ctx: AuditContext): Record<string, string> {
-  // On a WebSocket the credential arrived as a subprotocol; this turns it back into the header.
-  const incoming = headersWithSubprotocolCredentials(ctx.request.headers);
-  const headers: Record<string, string> = {
-    'content-type': 'application/json',
-    'x-correlation-id': ctx.correlationId,
-    'x-forwarded-for': ctx.request.ip,
-  };
-  if (typeof incoming.authorization === 'string') headers.authorization = incoming.authorization;
-  const apiKey = incoming['x-cyber-token'];
-  if (typeof apiKey === 'string') headers['x-cyber-token'] = apiKey;
-  const traceparent = incoming.traceparent;
-  if (typeof traceparent === 'string' && TRACEPARENT.test(traceparent)) {
-    // Same trace, a new span id for the hop to auth.
-    headers.traceparent = `00-${traceparent.slice(3, 35)}-${randomBytes(8).toString('hex')}-${traceparent.slice(-2)}`;
-  }
-  return headers;
-}
 
 function flat(details: AuditDetails): AuditDetails {
   const result: AuditDetails = {};
@@ -109,7 +85,7 @@ export function createAuditReporter(options: AuditReporterOptions): AuditReporte
       try {
         const response = await doFetch(url, {
           method: 'POST',
-          headers: auditHeaders(ctx),
+          headers: callerHeaders(ctx),
           body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'audit.record', params }),
           signal: AbortSignal.any([ctx.signal, AbortSignal.timeout(timeoutMs)]),
         });

@@ -35,7 +35,7 @@ import {
   type StreamItem,
 } from './openai-responses.js';
 import { SseWriter } from './sse-writer.js';
-import { traceIdOf } from '../trace-context.js';
+import { traceIdOf } from '@cyber/rpc-server';
 
 /** Largest request body by default: chat histories are long (the contract allows 1M characters a message). */
 export const DEFAULT_OPENAI_BODY_LIMIT = 8 * 1024 * 1024;
