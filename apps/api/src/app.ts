@@ -11,6 +11,7 @@ import { ProjectFiles } from './project-files.js';
 import { ProjectRepository } from './project.repository.js';
 import { RunRepository } from './run.repository.js';
 import { ActiveRuns, prewarmOnOpen, runHandlers, type SandboxDeps } from './run-handlers.js';
+import { registerStudioUi } from './static-ui.js';
 
 export { ProjectFiles, versionOf } from './project-files.js';
 export { forwardedHeaders, type ServiceUrls } from './forwarder.js';
@@ -33,6 +34,8 @@ export interface AppDeps {
   services: ServiceUrls;
   /** The sandbox for run.exec; without it run.exec and run.cancel answer method_not_found. */
   sandbox?: SandboxDeps;
+  /** The built studio-ui to serve on `/` (assets, SPA fallback); the gateway serves only the API without it. */
+  studioUiDir?: string;
   /** JSON-RPC transport limits. */
   rpcLimits?: RpcLimits;
   /** Fastify logger options (main.ts passes the level); off when absent. */
@@ -96,5 +99,6 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
         : runHandlers({ sandbox: deps.sandbox, guard, projects, runs, files, active })),
     },
   });
+  if (deps.studioUiDir !== undefined) await registerStudioUi(app, deps.studioUiDir);
   return app;
 }

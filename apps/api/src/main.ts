@@ -59,6 +59,7 @@ const app = await buildApp({
   services: { auth: config.authUrl, llmserver: config.llmUrl },
   sandbox: { runner, maxima },
   rpcLimits: { bodyLimit: config.rpc.bodyLimitBytes, maxBatch: config.rpc.maxBatchLength },
+  ...(config.studioUiDir === undefined ? {} : { studioUiDir: config.studioUiDir }),
   logger: { level: config.telemetry.logLevel },
   onClose: async () => {
     await runner.close();
