@@ -5,6 +5,10 @@ import type { FilesConfig } from '@cyber/config';
 import type { Database } from '@cyber/db';
 import { rpcServer, type Authenticate, type RpcLimits } from '@cyber/rpc-server';
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
+import { agentHandlers, type AgentDeps } from './agent/agent-handlers.js';
+import { LlmServerModel } from './agent/agent-model.js';
+import { AgentRepository } from './agent/agent.repository.js';
+import { LiveTurns } from './agent/live-turn.js';
 import { forwardingHandlers, type ServiceUrls } from './forwarder.js';
 import { ProjectAccessGuard, projectHandlers } from './project-handlers.js';
 import { ProjectFiles } from './project-files.js';
@@ -12,10 +16,13 @@ import { ProjectRepository } from './project.repository.js';
 import { RunRepository } from './run.repository.js';
 import { ActiveRuns, prewarmOnOpen, runHandlers, type SandboxDeps } from './run-handlers.js';
 import { registerStudioUi } from './static-ui.js';
+import { webSocketUrl } from './ws-forwarder.js';
 
 export { ProjectFiles, versionOf } from './project-files.js';
 export { forwardedHeaders, type ServiceUrls } from './forwarder.js';
 export type { SandboxDeps, SandboxLike } from './run-handlers.js';
+export type { AgentDeps } from './agent/agent-handlers.js';
+export type { AgentModel, AgentModelFactory, AgentModelResult } from './agent/agent-model.js';
 
 /** Everything the gateway needs; main.ts builds it from the config, tests from their fixtures. */
 export interface AppDeps {
@@ -34,6 +41,11 @@ export interface AppDeps {
   services: ServiceUrls;
   /** The sandbox for run.exec; without it run.exec and run.cancel answer method_not_found. */
   sandbox?: SandboxDeps;
+  /**
+   * The coding agent (agent.*). By default its model calls go to llmserver (`services.llmserver`) as the caller,
+   * and a new session must name its model.
+   */
+  agent?: Partial<AgentDeps>;
   /** The built studio-ui to serve on `/` (assets, SPA fallback); the gateway serves only the API without it. */
   studioUiDir?: string;
   /** JSON-RPC transport limits. */
@@ -59,9 +71,11 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
 
   const guard = new ProjectAccessGuard(projects);
   const active = new ActiveRuns();
+  const liveTurns = new LiveTurns();
 
   app.addHook('onClose', async () => {
     active.cancelAll();
+    await liveTurns.cancelAll();
     files.close();
     await deps.onClose?.();
     await deps.database.close();
@@ -85,6 +99,23 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     guard,
     onDelete: (projectId) => active.cancelProject(projectId),
   });
+  const runRpc =
+    deps.sandbox === undefined
+      ? {}
+      : runHandlers({ sandbox: deps.sandbox, guard, projects, runs, files, active });
+  const llmUrl = webSocketUrl(deps.services.llmserver);
+  const agentRpc = agentHandlers({
+    agent: {
+      createModel: ({ model, caller }) => new LlmServerModel({ url: llmUrl, model, caller }),
+      ...deps.agent,
+    },
+    repository: new AgentRepository(deps.database.db),
+    files,
+    guard,
+    live: liveTurns,
+    runExec: runRpc['run.exec'],
+    logError: (error, message) => app.log.error({ err: error }, message),
+  });
   await app.register(rpcServer, {
     authenticate: deps.authenticate,
     ...(deps.rpcLimits === undefined ? {} : { limits: deps.rpcLimits }),
@@ -94,9 +125,8 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
       ...(deps.sandbox === undefined
         ? projectRpc
         : prewarmOnOpen(projectRpc, { sandbox: deps.sandbox, files })),
-      ...(deps.sandbox === undefined
-        ? {}
-        : runHandlers({ sandbox: deps.sandbox, guard, projects, runs, files, active })),
+      ...runRpc,
+      ...agentRpc,
     },
   });
   if (deps.studioUiDir !== undefined) await registerStudioUi(app, deps.studioUiDir);

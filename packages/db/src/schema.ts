@@ -247,6 +247,71 @@ export interface UsageDeadLettersTable {
   created_at: CreatedAt;
 }
 
+/** `agent_sessions` (0012): a chat with the coding agent, bound to a project. Money in micro-credits. */
+export interface AgentSessionsTable {
+  id: UuidId;
+  project_id: string;
+  user_id: number;
+  title: string;
+  model: string;
+  auto_apply: Generated<boolean>;
+  status: Generated<'idle' | 'running'>;
+  turns: Generated<number>;
+  /** Seq the next event of the session gets. */
+  next_seq: Generated<number>;
+  prompt_tokens: Generated<number>;
+  completion_tokens: Generated<number>;
+  cost: Generated<number>;
+  created_at: CreatedAt;
+  updated_at: ColumnType<Date, Date | string | undefined, Date | string>;
+}
+
+/** Why an agent turn ended (0012). */
+export type AgentFinishReasonColumn = 'answered' | 'stepLimit' | 'cancelled' | 'budgetExceeded' | 'error';
+
+/** `agent_turns` (0012): one user message and what the agent did for it. */
+export interface AgentTurnsTable {
+  id: UuidId;
+  session_id: string;
+  message: string;
+  finish_reason: AgentFinishReasonColumn | null;
+  answer: string | null;
+  steps: Generated<number>;
+  prompt_tokens: Generated<number>;
+  completion_tokens: Generated<number>;
+  cost: Generated<number>;
+  /** Usage event ids of the turn's model calls (tokens_used.event_id). */
+  llm_event_ids: Generated<string[]>;
+  started_at: CreatedAt;
+  finished_at: Timestamp | null;
+}
+
+/** `agent_events` (0012): every streamed AgentEvent, by per-session seq. */
+export interface AgentEventsTable {
+  session_id: string;
+  seq: number;
+  turn_id: string;
+  event: JsonbColumn;
+  created_at: CreatedAt;
+}
+
+/** `agent_edits` (0012): edits the agent proposed, until decided. */
+export interface AgentEditsTable {
+  id: UuidId;
+  session_id: string;
+  turn_id: string;
+  path: string;
+  operation: 'create' | 'replaceRange' | 'searchReplace' | 'delete';
+  diff: string;
+  base_version: string | null;
+  /** Whole new content; null for delete. */
+  new_content: string | null;
+  status: Generated<'pending' | 'applied' | 'rejected' | 'conflict'>;
+  created_at: CreatedAt;
+  decided_at: Timestamp | null;
+  decided_by: number | null;
+}
+
 /** The whole schema, for `Kysely<DB>`. */
 export interface DB {
   users: UsersTable;
@@ -262,6 +327,10 @@ export interface DB {
   projects: ProjectsTable;
   project_members: ProjectMembersTable;
   runs: RunsTable;
+  agent_sessions: AgentSessionsTable;
+  agent_turns: AgentTurnsTable;
+  agent_events: AgentEventsTable;
+  agent_edits: AgentEditsTable;
   schema_migrations: SchemaMigrationsTable;
 }
 
