@@ -1,13 +1,20 @@
 // Routes by session state and path: sign-in when signed out, otherwise the project list, a project's IDE or
 // the admin dashboard.
 import type { User } from '@cyber/contract';
-import { parseRoute, usePath } from './lib/router.ts';
+import { useEffect } from 'react';
+import { navigate, parseRoute, usePath } from './lib/router.ts';
 import { useSession } from './rpc/RpcProvider.tsx';
 import { SignInPage } from './auth/SignInPage.tsx';
 import { AppShell } from './shell/AppShell.tsx';
 import { AdminSlot } from './shell/mount-points.tsx';
 import { ProjectsPage } from './ide/ProjectsPage.tsx';
 import { IdePage } from './ide/IdePage.tsx';
+
+/** Sends a non-admin who opened /admin back to the projects. */
+function RedirectHome() {
+  useEffect(() => navigate('/', { replace: true }), []);
+  return null;
+}
 
 function SignedIn({ user }: { user: User }) {
   const route = parseRoute(usePath());
@@ -19,13 +26,7 @@ function SignedIn({ user }: { user: User }) {
     case 'admin':
       return (
         <AppShell user={user} title="Admin">
-          {user.role === 'admin' ? (
-            <AdminSlot user={user} />
-          ) : (
-            <p className="p-6 text-danger" role="alert">
-              The admin dashboard is for administrators only.
-            </p>
-          )}
+          {user.role === 'admin' ? <AdminSlot user={user} /> : <RedirectHome />}
         </AppShell>
       );
     case 'not-found':
