@@ -4,6 +4,7 @@
 import type { FilesConfig } from '@cyber/config';
 import type { Database } from '@cyber/db';
 import { rpcServer, type Authenticate, type RpcLimits } from '@cyber/rpc-server';
+import { metricsPlugin, type Registry } from '@cyber/telemetry';
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
 import { agentHandlers, type AgentDeps } from './agent/agent-handlers.js';
 import { LlmServerModel } from './agent/agent-model.js';
@@ -48,6 +49,8 @@ export interface AppDeps {
   agent?: Partial<AgentDeps>;
   /** The built studio-ui to serve on `/` (assets, SPA fallback); the gateway serves only the API without it. */
   studioUiDir?: string;
+  /** Prometheus metrics, served at GET /metrics (`beforeScrape` refreshes gauges read elsewhere). */
+  metrics?: { registry: Registry; beforeScrape?: () => void };
   /** JSON-RPC transport limits. */
   rpcLimits?: RpcLimits;
   /** Fastify logger options (main.ts passes the level); off when absent. */
@@ -61,6 +64,7 @@ export interface AppDeps {
 /** Builds the gateway. Call `listen` on the result (main.ts) or `inject` (tests). */
 export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   const app = Fastify({ logger: deps.logger ?? false });
+  if (deps.metrics) await app.register(metricsPlugin, deps.metrics);
   const projects = new ProjectRepository(deps.database.db);
   const runs = new RunRepository(deps.database.db);
   const files = new ProjectFiles({

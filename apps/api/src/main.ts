@@ -1,6 +1,8 @@
 // The api gateway process: the only file that reads the environment. Opens the database (and migrates it),
 // creates the session verifier and the sandbox runner, builds the app, listens, and closes everything
 // gracefully on SIGTERM/SIGINT.
+// Tracing starts in instrument.ts (loaded first, with --import); the import below is the same instance.
+import { tracing } from './instrument.js';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createVerifier } from '@cyber/auth-client';
@@ -13,12 +15,16 @@ import {
   createDockerClient,
   type ResolvedLimits,
 } from '@cyber/sandbox';
+import { createMetricsRegistry, createSandboxMetrics, loggerOptions } from '@cyber/telemetry';
 import closeWithGrace from 'close-with-grace';
 import { buildApp } from './app.js';
+import { observedSandbox } from './observed-sandbox.js';
 
 const MiB = 1024 * 1024;
 
 const config = loadApiConfig(process.env);
+const registry = createMetricsRegistry();
+const sandboxMetrics = createSandboxMetrics(registry);
 
 const database = await createDatabase(config.database);
 await migrate(database.db);
@@ -48,6 +54,7 @@ const runner = SandboxRunner.start({
   maxima,
   network: config.sandbox.network,
   warmPoolSize: config.sandbox.warmPoolSize,
+  onContainerStarted: ({ language, seconds }) => sandboxMetrics.containerStart.observe({ language }, seconds),
 });
 
 const app = await buildApp({
@@ -57,10 +64,11 @@ const app = await buildApp({
   projectsDir: join(config.dataDir, 'projects'),
   files: config.files,
   services: { auth: config.authUrl, llmserver: config.llmUrl },
-  sandbox: { runner, maxima },
+  sandbox: { runner: observedSandbox(runner, sandboxMetrics), maxima },
   rpcLimits: { bodyLimit: config.rpc.bodyLimitBytes, maxBatch: config.rpc.maxBatchLength },
   ...(config.studioUiDir === undefined ? {} : { studioUiDir: config.studioUiDir }),
-  logger: { level: config.telemetry.logLevel },
+  logger: loggerOptions({ service: 'api', level: config.telemetry.logLevel }),
+  metrics: { registry, beforeScrape: () => sandboxMetrics.warmPool.set(runner.warmIdle) },
   onClose: async () => {
     await runner.close();
     await verifier.close();
@@ -70,6 +78,7 @@ closeWithGrace({ delay: 10_000 }, async ({ err, signal }) => {
   if (err !== undefined) app.log.error({ err }, 'api: closing after an error');
   else app.log.info({ signal }, 'api: closing');
   await app.close();
+  await tracing.shutdown();
 });
 
 await app.listen({ host: config.http.host, port: config.http.port });

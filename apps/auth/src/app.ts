@@ -4,6 +4,7 @@ import type { AuthConfig } from '@cyber/config';
 import type { Database } from '@cyber/db';
 import type { Contract } from '@cyber/contract';
 import { rpcServer } from '@cyber/rpc-server';
+import { metricsPlugin, type Registry, type UsageSinkMetrics } from '@cyber/telemetry';
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
 import type { Redis } from 'ioredis';
 import type { AuthHandlers, AuthIdentity, Clock } from './auth-types.js';
@@ -33,6 +34,8 @@ export interface AuthDeps {
   logger?: FastifyServerOptions['logger'];
   /** Run the Kafka usage sink with the app (main.ts does); default false so tests without Kafka need none. */
   usageSink?: boolean;
+  /** Prometheus metrics, served at GET /metrics; the usage sink records into `usageSink`. None when absent. */
+  metrics?: { registry: Registry; usageSink?: UsageSinkMetrics };
   /** Source of the current time; tests pass a controllable clock. */
   clock?: Clock;
   /**
@@ -60,6 +63,7 @@ export async function buildApp(deps: AuthDeps): Promise<FastifyInstance> {
     // /rpc has its own body limit; this only bounds the other routes.
     bodyLimit: 64 * 1024,
   });
+  if (deps.metrics) await app.register(metricsPlugin, { registry: deps.metrics.registry });
 
   const passwords = new PasswordHasher(config.argon2);
   const signingKeys = new SigningKeyStore({ db, config: config.jwt, clock });
@@ -96,7 +100,10 @@ export async function buildApp(deps: AuthDeps): Promise<FastifyInstance> {
   const modules: AuthModule[] = [
     identityModule(services),
     keys,
-    billingModule(services, { usageSink: deps.usageSink ?? false }),
+    billingModule(services, {
+      usageSink: deps.usageSink ?? false,
+      ...(deps.metrics?.usageSink ? { usageSinkMetrics: deps.metrics.usageSink } : {}),
+    }),
   ];
   const handlers: AuthHandlers = Object.assign(
     {},

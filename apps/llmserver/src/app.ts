@@ -2,11 +2,13 @@
 // API under /v1, and the health probes. No env reads and no listen here (main.ts does both); every resource
 // handed in is closed by the app's onClose, after in-flight generations have finished or been cancelled and
 // settled.
+import { statfs } from 'node:fs/promises';
 import type { VerifiedIdentity } from '@cyber/auth-client';
 import type { Database } from '@cyber/db';
 import type { LlmEngine } from '@cyber/llm';
 import { MeterStore, type RateLimits } from '@cyber/metering';
 import { rpcServer, type Authenticate, type RpcLimits } from '@cyber/rpc-server';
+import { metricsPlugin, type LlmMetrics, type Registry } from '@cyber/telemetry';
 import type { UsageOutbox } from '@cyber/usage-events';
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
 import type { Redis } from 'ioredis';
@@ -49,6 +51,8 @@ export interface LlmServerDeps {
   logger?: FastifyServerOptions['logger'];
   /** fetch for calls to auth and model downloads; the global one by default. */
   fetch?: typeof fetch;
+  /** Prometheus metrics: served at GET /metrics and recorded by inference; none when absent. */
+  metrics?: { registry: Registry; llm: LlmMetrics };
   /** Called on shutdown after generations settled and the outbox closed (verifier, Kafka producer). */
   onClose?: () => Promise<void>;
 }
@@ -57,6 +61,7 @@ export interface LlmServerDeps {
 export async function buildApp(deps: LlmServerDeps): Promise<FastifyInstance> {
   const app = Fastify({ logger: deps.logger ?? false });
   const { engine } = deps;
+  if (deps.metrics) await app.register(metricsPlugin, llmScrape(deps, deps.metrics));
   const repository = new ModelRepository(deps.database.db);
   const store = new MeterStore(deps.redis, deps.redisKeyPrefix);
   // One llmserver per installation: reservations in Redis from a previous process are dead.
@@ -78,14 +83,26 @@ export async function buildApp(deps: LlmServerDeps): Promise<FastifyInstance> {
     servable: async () =>
       (await repository.list({ limit: 1000 })).filter((m) => m.status === 'ready' || m.status === 'loaded'),
   };
-  const inference = new InferenceService({ engine, models, metering, queue, logger: app.log });
+  const inference = new InferenceService({
+    engine,
+    models,
+    metering,
+    queue,
+    logger: app.log,
+    ...(deps.metrics ? { metrics: deps.metrics.llm } : {}),
+  });
 
   // The fair queue learns about loads and unloads through the engine the model handlers use.
   const managedEngine: ModelEngine = {
     estimateMemory: (options) => engine.estimateMemory(options),
     listModels: () => engine.listModels(),
     loadModel: async (options) => {
+      const loadStarted = performance.now();
       const info = await engine.loadModel(options);
+      deps.metrics?.llm.modelLoadDuration.observe(
+        { model: info.id },
+        (performance.now() - loadStarted) / 1000,
+      );
       queue.setCapacity(info.id, info.sequences);
       return info;
     },
@@ -145,4 +162,22 @@ export async function buildApp(deps: LlmServerDeps): Promise<FastifyInstance> {
     { prefix: '/v1' },
   );
   return app;
+}
+
+/** The scrape of llmserver: outbox and loaded-model gauges are read from their owners at scrape time. */
+function llmScrape(deps: LlmServerDeps, metrics: { registry: Registry; llm: LlmMetrics }) {
+  return {
+    registry: metrics.registry,
+    beforeScrape: async () => {
+      const disk = await statfs(deps.modelsDir).catch(() => undefined);
+      if (disk) metrics.llm.modelsDiskAvailable.set(disk.bavail * disk.bsize);
+      const stats = deps.outbox.stats();
+      metrics.llm.outboxEvents.set({ state: 'pending' }, stats.pending);
+      metrics.llm.outboxEvents.set({ state: 'unbooked' }, stats.unbooked);
+      metrics.llm.modelMemory.reset();
+      for (const loaded of deps.engine.listModels()) {
+        metrics.llm.modelMemory.set({ model: loaded.id }, loaded.memory.totalBytes);
+      }
+    },
+  };
 }

@@ -1,6 +1,8 @@
 // The llmserver process: the only file that reads the environment. Opens the database (and migrates it), Redis,
 // the usage outbox and its Kafka producer, the session verifier and the inference engine, builds the app,
 // listens, and closes everything gracefully on SIGTERM/SIGINT (generations finish or are cancelled and billed).
+// Tracing starts in instrument.ts (loaded first, with --import); the import below is the same instance.
+import { tracing } from './instrument.js';
 import { createVerifier } from '@cyber/auth-client';
 import { loadLlmConfig } from '@cyber/config';
 import { createDatabase, migrate } from '@cyber/db';
@@ -8,11 +10,15 @@ import { LlmEngine } from '@cyber/llm';
 import { createUsageOutbox, createUsageProducer, type UsageProducer } from '@cyber/usage-events';
 import closeWithGrace from 'close-with-grace';
 import { Redis } from 'ioredis';
+import { createLlmMetrics, createMetricsRegistry, loggerOptions } from '@cyber/telemetry';
 import pino from 'pino';
 import { buildApp } from './app.js';
 
 const config = loadLlmConfig(process.env);
-const logger = pino({ level: config.telemetry.logLevel, base: { service: 'llmserver' } });
+const logOptions = loggerOptions({ service: 'llmserver', level: config.telemetry.logLevel });
+const logger = pino(logOptions);
+const registry = createMetricsRegistry();
+const llmMetrics = createLlmMetrics(registry);
 
 const database = await createDatabase(config.database);
 await migrate(database.db);
@@ -43,6 +49,7 @@ const producer: Pick<UsageProducer, 'send'> = {
     });
     await connected;
     await kafka.send(events);
+    llmMetrics.usageEventsPublished.inc(events.length);
   },
 };
 const outbox = createUsageOutbox({
@@ -90,7 +97,8 @@ const app = await buildApp({
   modelsDir: config.modelsDir,
   authUrl: config.authUrl,
   rpcLimits: { bodyLimit: config.rpc.bodyLimitBytes, maxBatch: config.rpc.maxBatchLength },
-  logger: { level: config.telemetry.logLevel },
+  logger: logOptions,
+  metrics: { registry, llm: llmMetrics },
   onClose: async () => {
     await verifier.close();
     await kafka.disconnect().catch(() => undefined);
@@ -100,6 +108,7 @@ closeWithGrace({ delay: 30_000 }, async ({ err, signal }) => {
   if (err !== undefined) app.log.error({ err }, 'llmserver: closing after an error');
   else app.log.info({ signal }, 'llmserver: closing');
   await app.close();
+  await tracing.shutdown();
 });
 
 await app.listen({ host: config.http.host, port: config.http.port });

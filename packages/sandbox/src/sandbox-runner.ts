@@ -52,6 +52,8 @@ export interface SandboxRunnerOptions {
   network?: boolean;
   /** Background failures (pool refills, removals). Default: ignored. */
   onBackgroundError?: (error: unknown) => void;
+  /** Told when a container has been created and started, with how long that took (metrics). */
+  onContainerStarted?: (info: { language: RunLanguage; role: 'cold' | 'warm'; seconds: number }) => void;
 }
 
 /** One run. */
@@ -211,6 +213,7 @@ export class SandboxRunner {
   readonly #images: Record<RunLanguage, string>;
   readonly #network: boolean;
   readonly #onBackgroundError: (error: unknown) => void;
+  readonly #onContainerStarted: SandboxRunnerOptions['onContainerStarted'];
   readonly #owner = randomUUID();
   readonly #pool: WarmPool;
   readonly #removals = new Set<Promise<void>>();
@@ -225,6 +228,7 @@ export class SandboxRunner {
     this.#images = { ...DEFAULT_IMAGES, ...options.images };
     this.#network = options.network ?? false;
     this.#onBackgroundError = options.onBackgroundError ?? ignoreGone;
+    this.#onContainerStarted = options.onContainerStarted;
     this.#pool = new WarmPool({
       size: options.warmPoolSize ?? 0,
       create: (key) => this.#createWarm(key),
@@ -435,6 +439,7 @@ export class SandboxRunner {
       limits: control.limits,
     });
     spec.Env = Object.entries(request.env ?? {}).map(([name, value]) => `${name}=${value}`);
+    const createdAt = performance.now();
     const container = await this.#create(spec);
     let detachStdin = ignoreGone;
     try {
@@ -457,6 +462,11 @@ export class SandboxRunner {
       } catch (error) {
         throw toSandboxError(error, { socket: this.#socket });
       }
+      this.#onContainerStarted?.({
+        language: request.language,
+        role: 'cold',
+        seconds: (performance.now() - createdAt) / 1000,
+      });
       control.arm();
       detachStdin = feedStdin(stream, request);
       const sampler = this.#sampleStats(container);
@@ -604,9 +614,15 @@ export class SandboxRunner {
       throw new Error('warm containers are made with the default limits only');
     }
     const spec = this.#spec({ key, cmd: ['sleep', 'infinity'], role: 'warm', openStdin: false, limits });
+    const createdAt = performance.now();
     const container = await this.#create(spec);
     try {
       await container.start();
+      this.#onContainerStarted?.({
+        language: key.language,
+        role: 'warm',
+        seconds: (performance.now() - createdAt) / 1000,
+      });
     } catch (error) {
       this.#removeLater(container);
       throw toSandboxError(error, { socket: this.#socket });

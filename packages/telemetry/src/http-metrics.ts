@@ -16,6 +16,8 @@ export interface MetricsPluginOptions {
   registry: Registry;
   /** Path of the scrape endpoint. Default `/metrics`. */
   path?: string;
+  /** Called before each scrape to refresh gauges read from elsewhere (outbox stats, loaded models, disk). */
+  beforeScrape?: () => void | Promise<void>;
 }
 
 // Latency buckets from 5 ms (a cached read) to 60 s (a long generation or a sandbox run).
@@ -42,6 +44,7 @@ const plugin: FastifyPluginCallback<MetricsPluginOptions> = (app, options, done)
     next();
   });
   app.get(path, async (_request, reply) => {
+    await options.beforeScrape?.();
     const body = await registry.metrics();
     return reply.type(registry.contentType).send(body);
   });

@@ -2,6 +2,7 @@
 import type { AuthHandlers } from '../auth-types.js';
 import type { AuthModule, AuthServices } from '../services.js';
 import { MeterStore } from '@cyber/metering';
+import type { UsageSinkMetrics } from '@cyber/telemetry';
 import { billingHandlersWith } from './billing.handlers.js';
 import { createUsageSink, type UsageSink } from './usage-sink.js';
 
@@ -9,6 +10,8 @@ import { createUsageSink, type UsageSink } from './usage-sink.js';
 export interface BillingModuleOptions {
   /** Run the usage sink (main.ts: when Kafka is configured). Default false, so tests without Kafka need none. */
   usageSink?: boolean;
+  /** Metrics of the usage sink (consumed, lag). */
+  usageSinkMetrics?: UsageSinkMetrics;
 }
 
 /** The handlers of `billing.*` and `usage.summary`. */
@@ -26,6 +29,7 @@ export function billingModule(services: AuthServices, options: BillingModuleOpti
         groupId: services.config.usageSink.consumerGroup,
         maxBatchSize: services.config.usageSink.maxBatchSize,
         logger: services.logger,
+        ...(options.usageSinkMetrics ? { metrics: options.usageSinkMetrics } : {}),
       })
     : undefined;
   return {

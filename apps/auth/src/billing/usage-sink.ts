@@ -3,6 +3,7 @@
 // transaction committed, so a crash at any point redelivers the chunk and the unique event id makes the
 // second booking a no-op: nothing lost, nothing charged twice.
 import type { DB } from '@cyber/db';
+import { inTraces, type UsageSinkMetrics } from '@cyber/telemetry';
 import {
   createUsageConsumer,
   type UsageBatch,
@@ -27,6 +28,8 @@ export interface UsageSinkOptions {
   partitionsConsumedConcurrently?: number;
   /** Called after each committed booking (metrics, tests). */
   onBooked?: (result: BookingResult) => void;
+  /** Consumed events by outcome and the consumer lag; none recorded when absent. */
+  metrics?: UsageSinkMetrics;
 }
 
 /** A sink that tests and the app start and stop. */
@@ -75,7 +78,17 @@ export function createUsageSink(options: UsageSinkOptions): UsageSink {
           ? { partitionsConsumedConcurrently: options.partitionsConsumedConcurrently }
           : {}),
         handleBatch: async (batch) => {
-          const result = await bookUsageBatch(options.db, batch);
+          // The booking joins the trace of every request whose usage it books (trace ids ride in the events).
+          const result = await inTraces(
+            'usage.book',
+            batch.events.map((event) => event.traceId),
+            {
+              'messaging.destination.name': batch.topic,
+              'messaging.batch.message_count': batch.events.length,
+            },
+            () => bookUsageBatch(options.db, batch),
+          );
+          recordBooking(options.metrics, batch, result);
           if (result.parked > 0) {
             logger.warn(
               { topic: batch.topic, partition: batch.partition, parked: result.parked },
@@ -106,4 +119,19 @@ export function createUsageSink(options: UsageSinkOptions): UsageSink {
       await running?.stop();
     },
   };
+}
+
+function recordBooking(
+  metrics: UsageSinkMetrics | undefined,
+  batch: UsageBatch,
+  result: BookingResult,
+): void {
+  if (metrics === undefined) return;
+  metrics.consumed.inc({ outcome: 'booked' }, result.inserted);
+  metrics.consumed.inc({ outcome: 'duplicate' }, result.duplicates);
+  metrics.consumed.inc({ outcome: 'dead_letter' }, result.parked);
+  const newest = Math.max(
+    ...batch.events.map((event) => Date.parse(event.occurredAt)).filter(Number.isFinite),
+  );
+  if (Number.isFinite(newest)) metrics.lag.set(Math.max(0, (Date.now() - newest) / 1000));
 }

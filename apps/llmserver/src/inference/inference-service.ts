@@ -13,6 +13,7 @@ import { randomUUID } from 'node:crypto';
 import { requireRole, type VerifiedIdentity } from '@cyber/auth-client';
 import { RpcError, type TokenEvent } from '@cyber/contract';
 import type { HeldReservation } from '@cyber/metering';
+import { startGenAiSpan, type GenAiOperation, type LlmMetrics } from '@cyber/telemetry';
 import {
   validateContext,
   type GenerateOptions,
@@ -72,11 +73,14 @@ export interface InferenceServiceOptions {
   metering: Metering;
   queue: FairQueue;
   logger: InferenceLogger;
+  /** Token, latency, denial and reservation metrics; none recorded when absent. */
+  metrics?: LlmMetrics;
 }
 
 type EngineInput = LlmInput & Partial<Pick<GenerateOptions, 'tools' | 'toolChoice' | 'responseFormat'>>;
 
 interface RunRequest {
+  operation: GenAiOperation;
   model: RegisteredModel;
   identity: VerifiedIdentity;
   caller: InferenceCaller;
@@ -115,6 +119,7 @@ export class InferenceService implements Inference {
     const model = await this.resolve(params.model);
     const withTools = params.toolChoice !== 'none' && params.tools.length > 0;
     const outcome = await this.run({
+      operation: 'chat',
       model,
       identity,
       caller,
@@ -147,6 +152,7 @@ export class InferenceService implements Inference {
     const identity = requireRole(caller.identity, 'developer');
     const model = await this.resolve(params.model);
     const outcome = await this.run({
+      operation: 'text_completion',
       model,
       identity,
       caller,
@@ -163,25 +169,28 @@ export class InferenceService implements Inference {
     const identity = requireRole(caller.identity, 'developer');
     this.refuseWhileClosing();
     const model = await this.resolve(params.model);
-    const { engine, metering } = this.options;
+    const { engine } = this.options;
     const tokens = params.input.reduce(
       (sum, text) => sum + engine.tokenize({ modelId: model.name, text }).length,
       0,
     );
     const id = caller.eventId ?? randomUUID();
-    const reservation = await metering.reserve({
+    const reservation = await this.reserve({
       userId: identity.id,
       reservationId: id,
       amount: costOf(tokens, model.costPerToken),
       tokens,
     });
+    const span = startGenAiSpan({ operation: 'embeddings', model: model.name });
     let result: Awaited<ReturnType<InferenceEngine['embed']>>;
     try {
       result = await engine.embed({ modelId: model.name, texts: params.input });
     } catch (error) {
-      await metering.release(reservation);
+      span.fail(error);
+      await this.release(reservation);
       throw error;
     }
+    span.end({ inputTokens: result.promptTokens, outputTokens: 0 });
     this.settle(reservation, {
       model,
       identity,
@@ -241,14 +250,35 @@ export class InferenceService implements Inference {
   }
 
   private async meteredGeneration(request: RunRequest, signal: AbortSignal): Promise<RunOutcome> {
+    const span = startGenAiSpan({
+      operation: request.operation,
+      model: request.model.name,
+      maxTokens: request.maxTokens,
+    });
+    try {
+      const outcome = await this.generation(request, signal);
+      span.end({
+        inputTokens: outcome.generated.promptTokens,
+        outputTokens: outcome.generated.completionTokens,
+        finishReasons: [FINISH_REASON[outcome.generated.stopReason]],
+      });
+      return outcome;
+    } catch (error) {
+      span.fail(error);
+      throw error;
+    }
+  }
+
+  private async generation(request: RunRequest, signal: AbortSignal): Promise<RunOutcome> {
     const { model, identity, input, maxTokens } = request;
-    const { engine, metering, queue } = this.options;
+    const { engine, queue, metrics } = this.options;
+    const startedAt = performance.now();
     const promptTokens = engine.countTokens({ ...input, modelId: model.name });
     validateContext({ promptTokens, maxTokens, contextSize: engine.contextSize(model.name) });
 
     const id = request.caller.eventId ?? randomUUID();
     const worstTokens = promptTokens + maxTokens;
-    const reservation = await metering.reserve({
+    const reservation = await this.reserve({
       userId: identity.id,
       reservationId: id,
       amount: costOf(worstTokens, model.costPerToken),
@@ -272,7 +302,7 @@ export class InferenceService implements Inference {
         onPosition: (position) => emit({ kind: 'queued', position }),
       });
     } catch (error) {
-      await metering.release(reservation);
+      await this.release(reservation);
       throw error;
     }
     const queuedMs = Math.round(performance.now() - queuedAt);
@@ -287,6 +317,9 @@ export class InferenceService implements Inference {
         stop: request.stop,
         signal,
         onToken: (chunk) => {
+          if (streamed === 0) {
+            metrics?.timeToFirstToken.observe({ model: model.name }, (performance.now() - startedAt) / 1000);
+          }
           streamed = chunk.completionTokens;
           emit({ kind: 'token', text: chunk.text, completionTokens: chunk.completionTokens });
         },
@@ -294,7 +327,7 @@ export class InferenceService implements Inference {
     } catch (error) {
       releaseSlot();
       if (streamed === 0 && isRefusal(error)) {
-        await metering.release(reservation);
+        await this.release(reservation);
       } else {
         // The model worked on it: bill the prompt and what was generated before it failed.
         this.options.logger.error({ err: error, model: model.name }, 'llm: generation failed');
@@ -333,6 +366,9 @@ export class InferenceService implements Inference {
     },
   ): number {
     const cost = costOf(usage.promptTokens + usage.completionTokens, usage.model.costPerToken);
+    const { metrics } = this.options;
+    metrics?.promptTokens.inc({ model: usage.model.name }, usage.promptTokens);
+    metrics?.completionTokens.inc({ model: usage.model.name }, usage.completionTokens);
     const settling = this.options.metering
       .settle(reservation, {
         eventId: reservation.reservationId,
@@ -352,9 +388,36 @@ export class InferenceService implements Inference {
           'llm: usage event could not be stored; reservation kept',
         );
       })
-      .finally(() => this.settling.delete(settling));
+      .finally(() => {
+        metrics?.reservationsOpen.dec();
+        this.settling.delete(settling);
+      });
     this.settling.add(settling);
     return cost;
+  }
+
+  /** Reserves through metering, counting refusals by reason and the reservations held. */
+  private async reserve(request: Parameters<Metering['reserve']>[0]): Promise<HeldReservation> {
+    const { metering, metrics } = this.options;
+    try {
+      const reservation = await metering.reserve(request);
+      metrics?.reservationsOpen.inc();
+      return reservation;
+    } catch (error) {
+      if (error instanceof RpcError && (error.key === 'budget_exceeded' || error.key === 'rate_limited')) {
+        metrics?.budgetDenials.inc({ reason: error.key });
+      }
+      throw error;
+    }
+  }
+
+  /** Releases a reservation that will not be charged. */
+  private async release(reservation: HeldReservation): Promise<void> {
+    try {
+      await this.options.metering.release(reservation);
+    } finally {
+      this.options.metrics?.reservationsOpen.dec();
+    }
   }
 
   /** Resolves when every settle started so far has finished. */
