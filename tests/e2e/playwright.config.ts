@@ -9,6 +9,8 @@ const chromiumPath = process.env.CYBER_CHROMIUM_PATH ?? '/usr/bin/chromium';
 
 export default defineConfig({
   testDir: here,
+  // Starts the real stack (auth, llmserver, sandbox, the gateway serving the built UI) once for all specs.
+  globalSetup: join(here, 'stack', 'global-setup.ts'),
   testMatch: '*.spec.ts',
   outputDir: join(here, 'test-results'),
   reporter: 'list',
@@ -20,6 +22,8 @@ export default defineConfig({
   use: {
     browserName: 'chromium',
     headless: true,
+    // The smallest screen the studio supports.
+    viewport: { width: 1280, height: 720 },
     // Tests only talk to servers on 127.0.0.1; nothing in the browser may reach out.
     serviceWorkers: 'block',
     launchOptions: {
