@@ -157,6 +157,19 @@ describe('turns', () => {
     expect(answerText(turn)).toBe('Answer');
   });
 
+  it('does not repeat a final answer that a note already said', () => {
+    let turn = startTurn({ id: 't1', mode: 'agent', prompt: 'q', model: 'm' });
+    turn = applyAgentEvent(turn, { kind: 'note', seq: 0, text: 'The agent stopped: boom' });
+    turn = applyAgentEvent(turn, {
+      kind: 'final',
+      seq: 1,
+      answer: 'The agent stopped: boom',
+      finishReason: 'error',
+      usage,
+    });
+    expect(turn.items).toEqual([{ kind: 'note', text: 'The agent stopped: boom' }]);
+  });
+
   it('sends finished and stopped chat turns as history, never failed ones, and sums usage', () => {
     const done = finishTurn(
       applyTokenEvent(startTurn({ id: 'a', mode: 'chat', prompt: 'one', model: 'm' }), {

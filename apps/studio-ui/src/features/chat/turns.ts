@@ -122,8 +122,11 @@ export function applyAgentEvent(turn: Turn, event: AgentEvent): Turn {
     case 'note':
       return { ...turn, items: [...turn.items, { kind: 'note', text: event.text }] };
     case 'final': {
-      // The answer normally streamed as text deltas already; show it only when it did not.
-      const streamed = turn.items.some((item) => item.kind === 'text');
+      // The answer normally streamed as text deltas already, or was said in a note (a turn that stopped on an
+      // error); show it only when it was not.
+      const streamed = turn.items.some(
+        (item) => item.kind === 'text' || (item.kind === 'note' && item.text === event.answer),
+      );
       return finishTurn(streamed ? turn : { ...turn, items: appendText(turn.items, event.answer) }, {
         usage: event.usage,
         finishReason: event.finishReason,
