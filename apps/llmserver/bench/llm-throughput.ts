@@ -1,0 +1,296 @@
+// Generation through the service versus node-llama-cpp in-process, on the real Gemma 3 270M, in one process:
+//   service:    POST /v1/chat/completions with stream: true (SSE) and an API key, metering on (a user with a
+//               budget: prompt counted, worst case reserved in Redis, fair queue, usage event settled through
+//               the durable outbox to Kafka and the ledger)
+//   in-process: LlmEngine.generate on the same loaded model, same messages, maxTokens and greedy sampling
+// The two never run at the same time: the bench alternates phases (service round, in-process round, the order
+// swapped every round) so both share the CPU alike and load swings on this shared machine hit both. Each round
+// also times a budget refusal: the service's steps before a generation, without queue and generation. Then the
+// aggregate throughput of 1, 2 and 4 concurrent streams through the service (the model has 4 sequences, which
+// llama.cpp decodes in one batch) and, as the engine's own figure, in-process, rotated round by round.
+//
+//   set -a; . .infra/env; set +a
+//   pnpm --filter @cyber/llmserver bench:throughput
+//   BENCH_ROUNDS=12 BENCH_STREAM_ROUNDS=4 BENCH_MAX_TOKENS=128 BENCH_STREAM_TOKENS=64 pnpm --filter @cyber/llmserver bench:throughput
+//
+// The /v1 SSE surface is measured rather than JSON-RPC over WebSocket: it is what scripts and every OpenAI
+// client library (openai, LangChain, curl) speak, so it is the path most generated tokens take; the studio's
+// browser client uses WebSocket, which shares everything from authentication to settling with it.
+import { availableParallelism, cpus, loadavg } from 'node:os';
+import { performance } from 'node:perf_hooks';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { REAL_MODEL_ENV, REAL_MODEL_SKIP_MESSAGE } from '@cyber/llm/testing';
+import { startLlmHarness, type LlmTestUser } from '../test/llm-harness.js';
+
+const realModel = process.env[REAL_MODEL_ENV];
+if (!realModel) {
+  console.error(`llm-throughput needs the real model: ${REAL_MODEL_SKIP_MESSAGE}`);
+  process.exit(1);
+}
+
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 8);
+const STREAM_ROUNDS = Number(process.env.BENCH_STREAM_ROUNDS ?? 3);
+const MAX_TOKENS = Number(process.env.BENCH_MAX_TOKENS ?? 128);
+const STREAM_TOKENS = Number(process.env.BENCH_STREAM_TOKENS ?? 64);
+const WARMUP = 2;
+const MODEL = 'gemma';
+const PROMPT =
+  'Write a long, detailed story about a lighthouse keeper who finds a message in a bottle. Describe the sea, ' +
+  'the weather and every room of the lighthouse.';
+const MESSAGES = [{ role: 'user' as const, content: PROMPT }];
+
+/** One generation as the caller saw it. */
+interface Sample {
+  /** Request start to the first token (ms). */
+  ttft: number;
+  /** Request start to the end of the answer (ms). */
+  total: number;
+  /** Request start to the first byte of the answer (ms): the service's role chunk, sent as generation starts. */
+  head: number;
+  /** First token to the end of the answer (ms). */
+  decode: number;
+  completionTokens: number;
+  text: string;
+}
+
+function percentile(values: readonly number[], p: number): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)] ?? Number.NaN;
+}
+
+const median = (values: readonly number[]): number => percentile(values, 50);
+const tokensPerSecond = (s: Sample): number => s.completionTokens / (s.total / 1000);
+const decodeTokensPerSecond = (s: Sample): number => (s.completionTokens - 1) / (s.decode / 1000);
+const load = (): string =>
+  loadavg()
+    .map((value) => value.toFixed(2))
+    .join(' ');
+
+/** One streamed chat completion over HTTP; the first token is the first non-empty content delta. */
+async function viaService(url: string, user: LlmTestUser, maxTokens = MAX_TOKENS): Promise<Sample> {
+  const started = performance.now();
+  const response = await fetch(`${url}/v1/chat/completions`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', authorization: `Bearer ${user.apiKey}` },
+    body: JSON.stringify({
+      model: MODEL,
+      messages: MESSAGES,
+      max_tokens: maxTokens,
+      temperature: 0,
+      stream: true,
+      stream_options: { include_usage: true },
+    }),
+  });
+  if (response.status !== 200 || response.body === null) {
+    throw new Error(`service answered ${response.status}: ${await response.text()}`);
+  }
+  let firstAt: number | undefined;
+  let headAt: number | undefined;
+  let completionTokens: number | undefined;
+  let text = '';
+  let done = false;
+  let buffer = '';
+  const decoder = new TextDecoder();
+  for await (const bytes of response.body as AsyncIterable<Uint8Array>) {
+    headAt ??= performance.now();
+    buffer += decoder.decode(bytes, { stream: true });
+    let end: number;
+    while ((end = buffer.indexOf('\n\n')) >= 0) {
+      const event = buffer.slice(0, end);
+      buffer = buffer.slice(end + 2);
+      if (!event.startsWith('data: ')) continue;
+      const data = event.slice('data: '.length);
+      if (data === '[DONE]') {
+        done = true;
+        continue;
+      }
+      const chunk = JSON.parse(data) as {
+        choices?: { delta?: { content?: string | null } }[];
+        usage?: { completion_tokens: number } | null;
+        error?: unknown;
+      };
+      if (chunk.error !== undefined) throw new Error(`stream error: ${data}`);
+      const content = chunk.choices?.[0]?.delta?.content ?? '';
+      if (content !== '') {
+        firstAt ??= performance.now();
+        text += content;
+      }
+      if (chunk.usage) completionTokens = chunk.usage.completion_tokens;
+    }
+  }
+  const ended = performance.now();
+  if (!done || firstAt === undefined || headAt === undefined || completionTokens === undefined) {
+    throw new Error(`incomplete stream (done=${done}, tokens=${completionTokens})`);
+  }
+  return {
+    ttft: firstAt - started,
+    head: headAt - started,
+    total: ended - started,
+    decode: ended - firstAt,
+    completionTokens,
+    text,
+  };
+}
+
+const h = await startLlmHarness({ sequences: 4 });
+try {
+  await h.addModel({ name: MODEL, path: realModel, contextSize: 2048, costPerToken: 3 });
+  const users = await Promise.all([0, 1, 2, 3].map(() => h.user('developer', 1_000_000_000)));
+  const [user] = users;
+  if (user === undefined) throw new Error('no user');
+  const broke = await h.user('developer', 0);
+
+  /**
+   * A request refused for its budget: everything the service does before a generation (HTTP, API key, model
+   * lookup in PostgreSQL, prompt count, the reservation script in Redis) and nothing after.
+   */
+  const refused = async (): Promise<number> => {
+    const started = performance.now();
+    const response = await fetch(`${h.url}/v1/chat/completions`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${broke.apiKey}` },
+      body: JSON.stringify({ model: MODEL, messages: MESSAGES, max_tokens: MAX_TOKENS, stream: true }),
+    });
+    await response.text();
+    if (response.status !== 429) throw new Error(`expected a budget refusal, got ${response.status}`);
+    return performance.now() - started;
+  };
+
+  /** Lets the background settle (outbox fdatasync, Kafka send, Redis) finish before the next phase starts. */
+  const quiesce = async (): Promise<void> => {
+    await sleep(50);
+    await h.outbox.flush(2000);
+  };
+
+  /** The same generation called in-process, no HTTP, no auth, no metering. */
+  const inProcess = async (maxTokens = MAX_TOKENS): Promise<Sample> => {
+    const started = performance.now();
+    let firstAt: number | undefined;
+    const result = await h.engine.generate({
+      modelId: MODEL,
+      messages: MESSAGES,
+      maxTokens,
+      sampling: { temperature: 0 },
+      onToken: (chunk) => {
+        if (chunk.text !== '') firstAt ??= performance.now();
+      },
+    });
+    const ended = performance.now();
+    if (firstAt === undefined) throw new Error('in-process generation produced no token');
+    return {
+      ttft: firstAt - started,
+      head: 0,
+      total: ended - started,
+      decode: ended - firstAt,
+      completionTokens: result.completionTokens,
+      text: result.text,
+    };
+  };
+
+  console.log(
+    `machine: ${availableParallelism()} cores (${cpus()[0]?.model ?? '?'}), Node ${process.version}, ` +
+      `engine threads ${h.engine.threads}, load average ${load()}`,
+  );
+  console.log(
+    `model: ${realModel}, maxTokens ${MAX_TOKENS}, temperature 0, ${ROUNDS} rounds (+${WARMUP} warm-up)`,
+  );
+
+  // Phase A: one stream at a time, service and in-process alternating.
+  const service: Sample[] = [];
+  const local: Sample[] = [];
+  const refusals: number[] = [];
+  for (let round = -WARMUP; round < ROUNDS; round += 1) {
+    const order = round % 2 === 0 ? (['service', 'local'] as const) : (['local', 'service'] as const);
+    for (const side of order) {
+      const sample = side === 'service' ? await viaService(h.url, user) : await inProcess();
+      await quiesce();
+      if (round >= 0) (side === 'service' ? service : local).push(sample);
+    }
+    const refusal = await refused();
+    if (round >= 0) refusals.push(refusal);
+  }
+  const lengths = new Set([...service, ...local].map((s) => s.completionTokens));
+  const texts = new Set([...service, ...local].map((s) => s.text));
+  console.log(
+    `completion tokens per generation: ${[...lengths].join(', ')}` +
+      (lengths.size === 1 ? ' (equal on both sides)' : ' (NOT equal: tokens/s compares unequal work)') +
+      `; ${texts.size === 1 ? 'identical text' : `${texts.size} different texts`}`,
+  );
+  const row = (name: string, samples: Sample[]): string =>
+    `${name.padEnd(11)} tokens/s p50 ${median(samples.map(tokensPerSecond)).toFixed(1)}  ` +
+    `decode tokens/s p50 ${median(samples.map(decodeTokensPerSecond)).toFixed(1)}  ` +
+    `TTFT p50 ${median(samples.map((s) => s.ttft)).toFixed(1)} ms p90 ${percentile(
+      samples.map((s) => s.ttft),
+      90,
+    ).toFixed(1)} ms  total p50 ${median(samples.map((s) => s.total)).toFixed(0)} ms`;
+  console.log(row('service', service));
+  console.log(row('in-process', local));
+  const ratio = median(service.map(tokensPerSecond)) / median(local.map(tokensPerSecond));
+  const decodeRatio = median(service.map(decodeTokensPerSecond)) / median(local.map(decodeTokensPerSecond));
+  // Added TTFT per round: the service sample minus the in-process sample of the same round.
+  const added = service.map((s, i) => s.ttft - (local[i]?.ttft ?? Number.NaN));
+  console.log(
+    `service / in-process tokens/s (ratio of medians): ${ratio.toFixed(3)}x end to end, ` +
+      `${decodeRatio.toFixed(3)}x decode only`,
+  );
+  console.log(
+    `added TTFT: median of medians ${(median(service.map((s) => s.ttft)) - median(local.map((s) => s.ttft))).toFixed(1)} ms, ` +
+      `per round p50 ${median(added).toFixed(1)} ms p90 ${percentile(added, 90).toFixed(1)} ms`,
+  );
+  const heads = service.map((s) => s.head);
+  console.log(
+    `service, request start to the first SSE event (auth, prompt count, reservation, queue; sent as the ` +
+      `generation starts): p50 ${median(heads).toFixed(1)} ms p90 ${percentile(heads, 90).toFixed(1)} ms`,
+  );
+  console.log(
+    `service, a budget refusal (the same steps without queue and generation): p50 ${median(refusals).toFixed(1)} ms ` +
+      `p90 ${percentile(refusals, 90).toFixed(1)} ms`,
+  );
+  console.log(`load average after phase A: ${load()}`);
+
+  // Phase B: aggregate throughput of 1, 2 and 4 concurrent streams, through the service (one user each) and,
+  // as the engine's own figure, in-process; sizes and sides rotated per round.
+  const sizes = [1, 2, 4] as const;
+  const variants = sizes.flatMap((n) => [
+    { n, side: 'service' as const },
+    { n, side: 'local' as const },
+  ]);
+  const aggregate = new Map<string, number[]>(variants.map((v) => [`${v.side}${v.n}`, []]));
+  console.log(`phase B: ${STREAM_TOKENS} tokens per stream, ${STREAM_ROUNDS} rounds`);
+  for (let round = 0; round < STREAM_ROUNDS; round += 1) {
+    const rotation = round % variants.length;
+    for (const { n, side } of [...variants.slice(rotation), ...variants.slice(0, rotation)]) {
+      const started = performance.now();
+      const samples = await Promise.all(
+        users
+          .slice(0, n)
+          .map((streamUser) =>
+            side === 'service' ? viaService(h.url, streamUser, STREAM_TOKENS) : inProcess(STREAM_TOKENS),
+          ),
+      );
+      const wall = performance.now() - started;
+      await quiesce();
+      const tokens = samples.reduce((sum, s) => sum + s.completionTokens, 0);
+      aggregate.get(`${side}${n}`)?.push(tokens / (wall / 1000));
+    }
+  }
+  for (const side of ['service', 'local'] as const) {
+    for (const n of sizes) {
+      const values = aggregate.get(`${side}${n}`) ?? [];
+      console.log(
+        `${side === 'service' ? 'service   ' : 'in-process'} ${n} concurrent stream(s): total ` +
+          `${median(values).toFixed(1)} completion tokens/s (median of ${values.length}; ` +
+          `${values.map((v) => v.toFixed(1)).join(', ')})`,
+      );
+    }
+    const one = median(aggregate.get(`${side}1`) ?? []);
+    console.log(
+      `${side === 'service' ? 'service   ' : 'in-process'} 4 streams / 1 stream: ` +
+        `${(median(aggregate.get(`${side}4`) ?? []) / one).toFixed(2)}x, ` +
+        `2 / 1: ${(median(aggregate.get(`${side}2`) ?? []) / one).toFixed(2)}x`,
+    );
+  }
+  console.log(`load average at the end: ${load()}`);
+} finally {
+  await h.close();
+}
