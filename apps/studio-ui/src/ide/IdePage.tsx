@@ -116,6 +116,21 @@ export function IdePage({ user, projectId }: Props) {
     [rpc, projectId],
   );
 
+  // `?file=path` opens that file (deep links, reloads); the open tab is kept in the URL.
+  useEffect(() => {
+    const file = new URLSearchParams(window.location.search).get('file');
+    if (file !== null && file !== '') void openFile(file);
+  }, [openFile]);
+
+  useEffect(() => {
+    const url = new URL(window.location.href);
+    if (activePath === undefined) url.searchParams.delete('file');
+    else url.searchParams.set('file', activePath);
+    const next = url.pathname + url.search;
+    if (next !== window.location.pathname + window.location.search)
+      window.history.replaceState(null, '', next);
+  }, [activePath]);
+
   const closeTab = (path: string) => {
     const tab = tabsRef.current.find((candidate) => candidate.path === path);
     const doClose = () => {
