@@ -26,3 +26,4 @@ export function memorySpans(): MemorySpans {
 }
 
 export type { ReadableSpan } from '@opentelemetry/sdk-trace-base';
+export { SpanKind } from '@opentelemetry/api';
