@@ -13,7 +13,7 @@ import type { UsageOutbox } from '@cyber/usage-events';
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
 import type { Redis } from 'ioredis';
 import { FairQueue } from './inference/fair-queue.js';
-import { InferenceService, type ModelLookup } from './inference/inference-service.js';
+import { InferenceService, type ModelLookup, type RegisteredModel } from './inference/inference-service.js';
 import { llmHandlers } from './inference/llm-handlers.js';
 import { Metering } from './metering/metering.js';
 import { ModelRepository, createAuditReporter, modelHandlers, type ModelEngine } from './models/index.js';
@@ -78,8 +78,18 @@ export async function buildApp(deps: LlmServerDeps): Promise<FastifyInstance> {
   const queue = new FairQueue(deps.limits.maxConcurrentPerUser);
   for (const loaded of engine.listModels()) queue.setCapacity(loaded.id, loaded.sequences);
 
+  // Rows of loaded models are cached: nothing changes a model's row while it is loaded (a price change needs a
+  // new registration; delete refuses a loaded model), so requests skip a database round trip before their
+  // first token. The entry goes on unload.
+  const loadedRows = new Map<string, RegisteredModel>();
   const models: ModelLookup = {
-    byName: (name) => repository.byName(name),
+    byName: async (name) => {
+      const cached = loadedRows.get(name);
+      if (cached !== undefined) return cached;
+      const row = await repository.byName(name);
+      if (row !== undefined && engine.listModels().some((m) => m.id === name)) loadedRows.set(name, row);
+      return row;
+    },
     servable: async () =>
       (await repository.list({ limit: 1000 })).filter((m) => m.status === 'ready' || m.status === 'loaded'),
   };
@@ -108,6 +118,7 @@ export async function buildApp(deps: LlmServerDeps): Promise<FastifyInstance> {
     },
     unloadModel: async (id, options) => {
       queue.setCapacity(id, 0);
+      loadedRows.delete(id);
       return engine.unloadModel(id, options);
     },
   };

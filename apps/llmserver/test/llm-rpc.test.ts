@@ -226,7 +226,7 @@ describe.skipIf(!realModel)('tool calls with the real model', () => {
     } finally {
       client.close();
     }
-  });
+  }, 180_000);
 });
 
 describe('llm.chat over a WebSocket', () => {
