@@ -1,3 +1,5 @@
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { expect, test } from '@playwright/test';
 import { guardPage, signIn, stack } from './studio-helpers.ts';
 
@@ -79,4 +81,67 @@ test('a developer who opens /admin is sent back to the projects', async ({ page 
   await expect(page).toHaveURL(`${stack().url}/`);
   await expect(page.getByTestId('admin-dashboard')).toHaveCount(0);
   guard.assertClean();
+});
+
+test('an admin registers a model and watches its download progress live, then cancels it', async ({
+  page,
+}, testInfo) => {
+  test.setTimeout(90_000);
+  // A local "model host" that trickles a 4 MiB body (64 KiB every 100 ms, about 6 s), so the progress bar,
+  // speed and ETA can be watched; llmserver downloads from it over loopback.
+  const total = 4 * 1024 * 1024;
+  const chunk = Buffer.alloc(64 * 1024, 7);
+  const server: Server = createServer((request, response) => {
+    response.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': String(total) });
+    let sent = 0;
+    const timer = setInterval(() => {
+      if (sent >= total) {
+        clearInterval(timer);
+        response.end();
+        return;
+      }
+      response.write(chunk);
+      sent += chunk.length;
+    }, 100);
+    request.on('close', () => clearInterval(timer));
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  try {
+    const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/slow.gguf`;
+    const guard = await guardPage(page);
+    await signIn(page, stack().accounts.admin);
+    await page.goto(`${stack().url}/admin/models`);
+    const name = `e2e-dl-${Date.now().toString(36)}`;
+    await page.getByRole('button', { name: 'Register model' }).click();
+    const dialog = page.getByRole('dialog', { name: 'Register model' });
+    await dialog.getByLabel('Name').fill(name);
+    await dialog.getByLabel('GGUF URL').fill(url);
+    await dialog.getByRole('button', { name: 'Register' }).click();
+
+    const row = page.getByTestId(`model-row-${name}`);
+    await expect(row.getByTestId('model-status')).toHaveText('registered');
+    await row.getByRole('button', { name: 'Download' }).click();
+    const bar = row.getByRole('progressbar', { name: `Download of ${name}` });
+    await expect(bar).toBeVisible({ timeout: 15_000 });
+    await expect
+      .poll(async () => Number(await bar.getAttribute('aria-valuenow')), { timeout: 15_000 })
+      .toBeGreaterThan(5);
+    const progress = row.getByTestId('download-progress');
+    await expect(progress).toContainText('of 4.0 MiB');
+    await expect(progress).toContainText(/iB\/s/);
+    await expect(progress).toContainText(/\d+ s left/);
+    await expect(row.getByTestId('model-status')).toHaveText('downloading');
+    await page.screenshot({ path: testInfo.outputPath('model-download.png') });
+
+    await progress.getByRole('button', { name: 'Cancel' }).click();
+    await expect(row).toContainText('Download cancelled; the partial file is kept and resumes.', {
+      timeout: 15_000,
+    });
+    await expect(row.getByRole('progressbar')).toHaveCount(0);
+    await expect(row.getByRole('button', { name: 'Download' })).toBeVisible();
+    guard.assertClean();
+  } finally {
+    server.closeAllConnections();
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+  }
 });

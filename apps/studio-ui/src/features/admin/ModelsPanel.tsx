@@ -45,6 +45,12 @@ export function ModelsPanel() {
 
   const say = (name: string, text: string, error = false) =>
     setMessages((current) => ({ ...current, [name]: { text, error } }));
+  const clear = (name: string) =>
+    setMessages((current) => {
+      const next = { ...current };
+      delete next[name];
+      return next;
+    });
   const setBusyFor = (name: string, what: string | undefined) =>
     setBusy((current) => {
       const next = { ...current };
@@ -58,14 +64,22 @@ export function ModelsPanel() {
     downloads.current.set(name, controller);
     setBusyFor(name, 'downloading');
     say(name, 'Download started.');
+    let first = true;
     try {
       const result = await rpc.stream(
         'models.download',
         { name },
         {
           signal: controller.signal,
-          onNotification: (event: DownloadProgress) =>
-            setProgress((current) => ({ ...current, [name]: event })),
+          onNotification: (event: DownloadProgress) => {
+            setProgress((current) => ({ ...current, [name]: event }));
+            if (first) {
+              // The registry now says downloading; show that instead of the status from before.
+              first = false;
+              clear(name);
+              void models.reload();
+            }
+          },
         },
       );
       say(
