@@ -145,3 +145,30 @@ test('an admin registers a model and watches its download progress live, then ca
     await new Promise<void>((resolve) => server.close(() => resolve()));
   }
 });
+
+test('an admin creates an API key, sees its secret once, and revokes it', async ({ page }) => {
+  const guard = await guardPage(page);
+  await signIn(page, stack().accounts.admin);
+  await page.goto(`${stack().url}/admin/keys`);
+  const label = `e2e key ${Date.now().toString(36)}`;
+  await page.getByRole('button', { name: 'New key' }).click();
+  const dialog = page.getByRole('dialog', { name: 'New API key' });
+  await dialog.getByLabel('Label').fill(label);
+  await dialog.getByLabel('Role cap').selectOption('viewer');
+  await dialog.getByRole('button', { name: 'Create' }).click();
+  const secret = page.getByTestId('key-secret');
+  await expect(secret).toBeVisible();
+  expect((await secret.innerText()).trim().length).toBeGreaterThanOrEqual(16);
+  await page.getByRole('button', { name: 'Done' }).click();
+  await expect(page.getByTestId('key-secret')).toHaveCount(0);
+
+  const row = page.getByTestId('keys-table').getByRole('row').filter({ hasText: label });
+  await expect(row).toContainText('viewer');
+  await row.getByRole('button', { name: 'Revoke' }).click();
+  await page.getByRole('dialog', { name: 'Revoke API key' }).getByRole('button', { name: 'Revoke' }).click();
+  // Revoked keys are hidden unless asked for.
+  await expect(row).toHaveCount(0);
+  await page.getByLabel('Show revoked').check();
+  await expect(row).toContainText('revoked');
+  guard.assertClean();
+});

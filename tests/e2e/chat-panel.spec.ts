@@ -95,3 +95,24 @@ test('a user without credits is told in plain words why the model did not answer
   // The refusal is a normal answer of the gateway, logged in the UI, not a console error.
   guard.assertClean();
 });
+
+test('a viewer sees the chat panel but cannot send', async ({ page }) => {
+  const guard = await guardPage(page);
+  const { developer, viewer } = stack().accounts;
+  const owner = await login(developer);
+  const reader = await login(viewer);
+  const projectId = await projectWithFile(developer, {
+    name: 'chat read-only',
+    path: 'a.txt',
+    content: 'a\n',
+  });
+  await rpc('project.members.set', { projectId, userId: reader.userId, access: 'read' }, owner.token);
+
+  await signIn(page, viewer);
+  await page.goto(`${stack().url}/p/${projectId}`);
+  const panel = page.getByTestId('chat-panel');
+  await expect(panel).toContainText('Viewers can read but not chat with models.', { timeout: 15_000 });
+  await expect(panel.getByTestId('chat-input')).toBeDisabled();
+  await expect(panel.getByTestId('chat-send')).toBeDisabled();
+  guard.assertClean();
+});
