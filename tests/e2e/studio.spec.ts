@@ -238,3 +238,52 @@ test('the built app loads Monaco from its own bundle, never from a CDN', async (
   }
   guard.assertClean();
 });
+
+test('the file tree uploads, renames into a folder, downloads a zip and deletes', async ({ page }) => {
+  const guard = await guardPage(page);
+  const { developer } = stack().accounts;
+  const projectId = await projectWithFile(developer, {
+    name: 'tree ops',
+    path: 'keep.txt',
+    content: 'keep\n',
+  });
+  const { token } = await login(developer);
+  await signIn(page, developer);
+  await page.goto(`${stack().url}/p/${projectId}`);
+
+  await page.getByTestId('upload-input').setInputFiles({
+    name: 'data.bin',
+    mimeType: 'application/octet-stream',
+    buffer: Buffer.from([0, 1, 2, 250, 255]),
+  });
+  await expect(page.getByTestId('tree-item-data.bin')).toBeVisible();
+  const uploaded = await rpc<{ content: string; encoding: string }>(
+    'fs.read',
+    { projectId, path: 'data.bin', encoding: 'base64' },
+    token,
+  );
+  expect(Buffer.from(uploaded.content, 'base64')).toEqual(Buffer.from([0, 1, 2, 250, 255]));
+
+  // Rename with the keyboard (F2) into a new folder.
+  await page.getByTestId('tree-item-data.bin').focus();
+  await page.keyboard.press('F2');
+  await page.getByLabel('New path').fill('bin/data.bin');
+  await page.getByRole('button', { name: 'Rename' }).last().click();
+  await expect(page.getByTestId('tree-item-bin/data.bin')).toBeVisible();
+  await expect(page.getByTestId('tree-item-data.bin')).toHaveCount(0);
+
+  const downloading = page.waitForEvent('download');
+  await page.getByRole('button', { name: 'Download as zip' }).click();
+  const download = await downloading;
+  expect(download.suggestedFilename()).toBe('tree_ops.zip');
+  const archive = readFileSync(await download.path());
+  expect(archive.subarray(0, 2).toString('latin1')).toBe('PK');
+  expect(archive.includes(Buffer.from('bin/data.bin'))).toBe(true);
+  expect(archive.includes(Buffer.from('keep.txt'))).toBe(true);
+
+  await page.getByTestId('tree-item-keep.txt').click();
+  await page.getByRole('button', { name: 'Delete', exact: true }).first().click();
+  await page.getByRole('dialog', { name: 'Delete' }).getByRole('button', { name: 'Delete' }).click();
+  await expect(page.getByTestId('tree-item-keep.txt')).toHaveCount(0);
+  guard.assertClean();
+});

@@ -21,7 +21,7 @@ export interface FileTreeProps {
   onNewFolder: () => void;
   onRename: (entry: FsEntry) => void;
   onDelete: (entry: FsEntry) => void;
-  onUpload: (files: FileList) => void;
+  onUpload: (files: readonly File[]) => void;
   onDownload: () => void;
   onRefresh: () => void;
 }
@@ -157,9 +157,10 @@ export function FileTree(props: FileTreeProps) {
               hidden
               data-testid="upload-input"
               onChange={(event) => {
-                if (event.target.files !== null && event.target.files.length > 0)
-                  props.onUpload(event.target.files);
+                // Copied first: clearing the input (so the same file can be picked again) empties its FileList.
+                const files = [...(event.target.files ?? [])];
                 event.target.value = '';
+                if (files.length > 0) props.onUpload(files);
               }}
             />
           </>

@@ -285,6 +285,8 @@ export function IdePage({ user, projectId }: Props) {
         onSubmit={async (value) => {
           const to = checked(value);
           if (to === entry.path) return;
+          // fs.rename moves into existing folders only; a move into a new one creates it first.
+          if (parentOf(to) !== '') await rpc.call('fs.mkdir', { projectId, path: parentOf(to) });
           await rpc.call('fs.rename', { projectId, from: entry.path, to });
           // Open tabs follow the move.
           const moved = (path: string) =>
@@ -317,9 +319,9 @@ export function IdePage({ user, projectId }: Props) {
       />,
     );
 
-  const upload = async (files: FileList) => {
+  const upload = async (files: readonly File[]) => {
     const failures: string[] = [];
-    for (const [index, file] of [...files].entries()) {
+    for (const [index, file] of files.entries()) {
       const path = joinPath(targetDir, file.name);
       setBusy(`Uploading ${index + 1}/${files.length}: ${file.name}`);
       try {

@@ -45,7 +45,9 @@ export function errorText(error: unknown): string {
     case 'forbidden':
       return 'You do not have permission to do that.';
     case 'not_found':
-      return 'It no longer exists (deleted or renamed elsewhere?).';
+      return error.message === 'Not found'
+        ? 'It no longer exists (deleted or renamed elsewhere?).'
+        : error.message;
     case 'conflict':
       return error.message === 'Conflict' ? 'It changed on the server meanwhile.' : error.message;
     case 'rate_limited':
