@@ -77,8 +77,10 @@ test('a developer creates a project and a file, types, saves, runs it and sees o
   await expect(output).toContainText('hello from e2e', { timeout: 30_000 });
   await expect(page.getByTestId('run-verdict')).toHaveText('ok', { timeout: 30_000 });
   await expect(page.getByTestId('run-exit-code')).toHaveText('0');
-  await expect(output.locator('[data-stream="stderr"]')).toContainText('to stderr');
-  await expect(output.locator('[data-stream="stdout"]').first()).toContainText('hello from e2e');
+  // Output arrives in chunks of any size: find the chunk holding each line.
+  await expect(output.locator('[data-stream="stderr"]', { hasText: 'to stderr' }).first()).toBeVisible();
+  await expect(output.locator('[data-stream="stdout"]', { hasText: 'hello from e2e' }).first()).toBeVisible();
+  await expect(output.locator('[data-stream="stderr"]', { hasText: 'hello from e2e' })).toHaveCount(0);
   // The ANSI colour became a coloured span, and no escape character reached the page.
   await expect(output.getByText('green', { exact: true })).toHaveCSS('color', 'rgb(0, 187, 0)');
   expect(await output.textContent()).not.toContain('\u001b');
@@ -89,7 +91,15 @@ test('a developer creates a project and a file, types, saves, runs it and sees o
   await page.getByRole('button', { name: 'Run command' }).click();
   await expect(page.getByTestId('run-verdict')).toHaveText('error', { timeout: 30_000 });
   await expect(page.getByTestId('run-exit-code')).toHaveText('3');
-  await expect(output.locator('[data-stream="stderr"]')).toContainText('failing');
+  await expect(output.locator('[data-stream="stderr"]', { hasText: 'failing' }).first()).toBeVisible();
+
+  // stdin given at start reaches the program.
+  await page.getByLabel('Standard input').fill('abc\n');
+  await page.getByLabel('Command').fill('read line; echo "got $line"');
+  await page.getByRole('button', { name: 'Run command' }).click();
+  await expect(output).toContainText('got abc', { timeout: 30_000 });
+  await expect(page.getByTestId('run-verdict')).toHaveText('ok', { timeout: 30_000 });
+  await page.getByLabel('Standard input').fill('');
 
   // An endless loop ends on its time limit.
   await page.getByLabel('Time limit in seconds').fill('2');
