@@ -16,6 +16,7 @@ import {
   type WireError,
 } from '@cyber/contract';
 import { callerHeaders, type RpcContext, type RpcHandlers } from '@cyber/rpc-server';
+import { activeTraceparent } from '@cyber/telemetry';
 import { forwardOverWebSocket, webSocketUrl } from './ws-forwarder.js';
 
 /** The services the gateway forwards to, by name, with the base URL each serves JSON-RPC under (`/rpc`). */
@@ -31,7 +32,7 @@ export interface ForwarderOptions {
 
 /** Headers of the caller that the owning service needs: credentials, trace context, correlation id. */
 export function forwardedHeaders(ctx: RpcContext<unknown>): Record<string, string> {
-  return callerHeaders(ctx);
+  return callerHeaders(ctx, { localTraceparent: activeTraceparent() });
 }
 
 function familyOf(method: string): MethodFamily {

@@ -22,13 +22,25 @@ export interface CallerContext {
   correlationId: string;
 }
 
+/** Options of {@link callerHeaders}. */
+export interface CallerHeadersOptions {
+  /**
+   * The calling service's own span as a `traceparent` (from its tracer), used when the caller sent none, so the
+   * hop joins the service's trace instead of starting a new one.
+   */
+  localTraceparent?: string | undefined;
+}
+
 /**
  * Headers for a JSON-RPC call to another service as the caller: content type, the caller's `Authorization` or
  * `X-Cyber-Token` (a WebSocket's subprotocol credential turned back into the header), `traceparent` continuing the
- * caller's trace with a new span id (a new trace when it had none), `tracestate`, `x-correlation-id` and
- * `x-forwarded-for`.
+ * caller's trace with a new span id (else the service's own span, else a new trace), `tracestate`,
+ * `x-correlation-id` and `x-forwarded-for`.
  */
-export function callerHeaders(ctx: CallerContext): Record<string, string> {
+export function callerHeaders(
+  ctx: CallerContext,
+  options: CallerHeadersOptions = {},
+): Record<string, string> {
   const incoming = headersWithSubprotocolCredentials(ctx.request.headers);
   const headers: Record<string, string> = {
     'content-type': 'application/json',
@@ -44,6 +56,8 @@ export function callerHeaders(ctx: CallerContext): Record<string, string> {
   if (traceId !== null && typeof traceparent === 'string') {
     headers.traceparent = `00-${traceId}-${spanId}-${traceparent.trim().slice(-2)}`;
     if (typeof incoming.tracestate === 'string') headers.tracestate = incoming.tracestate;
+  } else if (options.localTraceparent !== undefined && traceIdOf(options.localTraceparent) !== null) {
+    headers.traceparent = options.localTraceparent;
   } else {
     headers.traceparent = `00-${randomBytes(16).toString('hex')}-${spanId}-01`;
   }

@@ -27,4 +27,4 @@ export {
   RPC_SUBPROTOCOL,
   headersWithSubprotocolCredentials,
 } from './ws-credentials.js';
-export { callerHeaders, traceIdOf, type CallerContext } from './caller-headers.js';
+export { callerHeaders, traceIdOf, type CallerContext, type CallerHeadersOptions } from './caller-headers.js';

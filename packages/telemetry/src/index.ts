@@ -12,6 +12,7 @@ export {
 export { REDACTED_PATHS, loggerOptions, traceFields, type ServiceLoggerOptions } from './logger.js';
 export {
   activeTraceId,
+  activeTraceparent,
   inTraces,
   recordSandboxSpan,
   startGenAiSpan,

@@ -137,6 +137,17 @@ export function recordSandboxSpan(options: {
   span.end();
 }
 
+/**
+ * The W3C `traceparent` of the active span (its trace, with it as the parent), or undefined outside one: what a
+ * service puts on a call it makes by hand (fetch, WebSocket), which the HTTP instrumentation does not see.
+ */
+export function activeTraceparent(): string | undefined {
+  const spanContext = trace.getActiveSpan()?.spanContext();
+  if (!spanContext || !trace.isSpanContextValid(spanContext)) return undefined;
+  const flags = (spanContext.traceFlags & 0xff).toString(16).padStart(2, '0');
+  return `00-${spanContext.traceId}-${spanContext.spanId}-${flags}`;
+}
+
 /** The trace id of the active span, or null outside one. */
 export function activeTraceId(): string | null {
   const spanContext = trace.getActiveSpan()?.spanContext();
