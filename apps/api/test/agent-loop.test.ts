@@ -103,7 +103,7 @@ describe('agent loop with the scripted model', () => {
       }),
       answer('I proposed a change to main.py; please review it.'),
       // Second turn, after the user accepted the edit.
-      callTool('runCommand', { language: 'python', entry: 'main.py' }),
+      callTool('runCommand', { language: 'python', command: 'python3 main.py' }),
       answer((messages) => `The program printed: ${messages.at(-1)?.content ?? ''}`),
     ]);
     const first = await chat({ projectId, model, message: 'Make main.py greet from the agent' });

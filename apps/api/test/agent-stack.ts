@@ -54,10 +54,12 @@ export interface AgentStack {
 
 /** Starts the stack; `sandbox` adds the real Docker sandbox (run.exec and the runCommand tool). */
 export async function startAgentStack(options: {
-  agent?: AppDeps['agent'];
+  /** Agent settings, or a function of the running llmserver (e.g. to point a real model at it). */
+  agent?: AppDeps['agent'] | ((llm: LlmHarness) => AppDeps['agent']);
   sandbox?: boolean;
 }): Promise<AgentStack> {
   const llm = await startLlmHarness();
+  const agent = typeof options.agent === 'function' ? options.agent(llm) : options.agent;
   const url = llm.database.url;
   if (url === undefined) throw new Error('test database has no URL');
   const sessions = loadApiConfig({
@@ -92,7 +94,7 @@ export async function startAgentStack(options: {
     files: { maxFileBytes: 1024 * 1024, maxProjectBytes: 8 * 1024 * 1024 },
     services: { auth: llm.authUrl, llmserver: llm.url },
     ...(runner === undefined ? {} : { sandbox: { runner, maxima: AGENT_SANDBOX_MAXIMA } }),
-    ...(options.agent === undefined ? {} : { agent: options.agent }),
+    ...(agent === undefined ? {} : { agent }),
     onClose: () => verifier.close(),
   });
   await app.listen({ port: 0, host: '127.0.0.1' });

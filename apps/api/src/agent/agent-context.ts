@@ -60,21 +60,20 @@ export interface FitOutcome {
 }
 
 /**
- * Makes the conversation fit `contextSize - maxTokens - tools - slack`, changing it in place. `extraTokens`
- * shrinks the room further (after the model refused a prompt the count said would fit).
+ * Makes the conversation fit `contextSize - maxTokens - toolsTokens - slack`, changing it in place.
+ * `toolsTokens` is what the prompt takes besides the messages (the tools' documentation): estimated at first,
+ * then measured from what llmserver reports.
  */
 export async function fitContext(options: {
   conversation: AgentConversation;
   model: AgentModel;
-  tools: readonly ToolDefinition[];
+  toolsTokens: number;
   maxTokens: number;
   signal: AbortSignal;
-  extraTokens?: number;
 }): Promise<FitOutcome> {
   const { conversation, model, signal } = options;
   const notes: string[] = [];
-  const reserve =
-    options.maxTokens + toolsTokenEstimate(options.tools) + SAFETY_TOKENS + (options.extraTokens ?? 0);
+  const reserve = options.maxTokens + options.toolsTokens + SAFETY_TOKENS;
   let counted = await model.countTokens(messagesOf(conversation), signal);
   const room = (): number => counted.contextSize - reserve;
   const recount = async (): Promise<void> => {

@@ -5,7 +5,7 @@
 // step is still counted), budgetExceeded (llmserver refused the next call: a typed note, nothing of that step
 // written), or error (a message the user can read, never a raw context error).
 import { isRpcError, type AgentEvent, type ChatMessage, type ToolCall, type Usage } from '@cyber/contract';
-import { fitContext, messagesOf, type AgentConversation } from './agent-context.js';
+import { fitContext, messagesOf, toolsTokenEstimate, type AgentConversation } from './agent-context.js';
 import type { AgentModel, AgentModelResult } from './agent-model.js';
 import type { StoredAgentEvent, UsageSum } from './agent.repository.js';
 import { AGENT_TOOL_DEFINITIONS, isAgentTool, runTool, type AgentToolContext } from './agent-tools.js';
@@ -79,6 +79,19 @@ function addUsage(total: Usage, step: Usage): void {
   total.cost += step.cost;
 }
 
+/** `promptTokens` of a context_too_long error's data (0 when absent). */
+function promptTokensOf(data: unknown): number {
+  if (
+    typeof data === 'object' &&
+    data !== null &&
+    'promptTokens' in data &&
+    typeof data.promptTokens === 'number'
+  ) {
+    return data.promptTokens;
+  }
+  return 0;
+}
+
 /** Runs one turn to its end; never throws for the model's or the tools' failures (they end the turn). */
 export async function runAgentTurn(options: AgentLoopOptions): Promise<TurnOutcome> {
   const { turn, model } = options;
@@ -93,7 +106,13 @@ export async function runAgentTurn(options: AgentLoopOptions): Promise<TurnOutco
   const tools = AGENT_TOOL_DEFINITIONS;
   const toolContext: AgentToolContext = { ...options.tools, signal };
   let steps = 0;
-  let extraTokens = 0;
+  // Prompt tokens besides the messages (the tools' documentation): estimated, then measured from llmserver.
+  let toolsTokens = toolsTokenEstimate(tools);
+  let refusals = 0;
+  const tooSmall = (contextSize: number): string =>
+    `This turn no longer fits the model's context (${contextSize} tokens; the tools' documentation takes about ` +
+    `${toolsTokens} of them) even after shortening: start a new session, ask for a smaller step or use a model ` +
+    'with a larger context.';
   const end = (finishReason: TurnOutcome['finishReason'], answer: string): TurnOutcome => ({
     answer,
     finishReason,
@@ -106,16 +125,13 @@ export async function runAgentTurn(options: AgentLoopOptions): Promise<TurnOutco
       const fit = await fitContext({
         conversation,
         model,
-        tools,
+        toolsTokens,
         maxTokens: options.maxTokensPerStep,
         signal,
-        extraTokens,
       });
       for (const text of fit.notes) turn.emit({ kind: 'note', text });
       if (!fit.fits) {
-        const text =
-          `This turn no longer fits the model's context (${fit.contextSize} tokens) even after shortening: ` +
-          'start a new session or ask for a smaller step.';
+        const text = tooSmall(fit.contextSize);
         turn.emit({ kind: 'note', text });
         return end('error', text);
       }
@@ -135,12 +151,17 @@ export async function runAgentTurn(options: AgentLoopOptions): Promise<TurnOutco
           step: steps,
         });
       } catch (error) {
-        // The count and the server disagreed (e.g. the tools' documentation is longer than estimated): shrink
-        // the room by a quarter of the context and try this step again, once.
-        if (isRpcError(error, 'context_too_long') && extraTokens === 0) {
+        // The count and the server disagreed (the tools' documentation is longer than estimated): learn its
+        // real size from the refusal and fit again (twice at most per turn); never a raw context error.
+        if (isRpcError(error, 'context_too_long')) {
           steps -= 1;
-          extraTokens = Math.ceil(fit.contextSize / 4);
-          continue;
+          const measured = promptTokensOf(error.data) - fit.promptTokens;
+          toolsTokens = Math.max(toolsTokens + 1, measured);
+          refusals += 1;
+          if (refusals <= 2) continue;
+          const text = tooSmall(fit.contextSize);
+          turn.emit({ kind: 'note', text });
+          return end('error', text);
         }
         throw error;
       }

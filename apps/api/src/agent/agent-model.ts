@@ -1,7 +1,7 @@
 // The model seam of the agent loop. Production: LlmServerModel, which calls llmserver's llm.chat and
 // llm.countTokens over a WebSocket of its own with the CALLER's credential, so every model call is metered to the
-// user who asked, tokens stream as they are generated, and a cancel reaches the generation (rpc.cancel) while the
-// answer still reports what was used. Tests of the loop use the scripted double in test/agent-scripted-model.ts.
+// user who asked, tokens stream as they are generated, and a cancel reaches the generation at once (rpc.cancel);
+// the usage of a cut step is what its stream showed (llmserver bills the exact count in tokens_used). Tests of the loop use the scripted double in test/agent-scripted-model.ts.
 import type { ChatMessage, TokenEvent, ToolCall, ToolDefinition, Usage } from '@cyber/contract';
 import { RpcError } from '@cyber/contract';
 import { createWsClient, type RpcCredentials } from '@cyber/rpc-client';
@@ -58,8 +58,6 @@ export type AgentModelFactory = (options: { model: string; caller: ModelCaller }
 
 /** How long the handshake with llmserver may take. */
 const HANDSHAKE_TIMEOUT_MS = 10_000;
-/** After a cancel, how long to wait for llmserver's answer (with the usage of the cut generation). */
-const CANCEL_GRACE_MS = 5_000;
 
 /** The caller's credential from the hop headers that `forwardedHeaders` builds. */
 export function modelCallerOf(forwarded: Record<string, string>): ModelCaller {
@@ -76,9 +74,8 @@ interface UntypedClient {
   call(
     method: string,
     params: unknown,
-    options?: { onNotification?: (event: unknown) => void },
+    options?: { signal?: AbortSignal; onNotification?: (event: unknown) => void },
   ): Promise<unknown>;
-  notify(method: string, params: unknown): Promise<void>;
   close(): void;
 }
 
@@ -101,6 +98,7 @@ export interface LlmServerModelOptions {
 /** The real model: llmserver's llm.chat / llm.countTokens, metered to the caller. */
 export class LlmServerModel implements AgentModel {
   readonly #options: LlmServerModelOptions;
+  #costPerToken: number | undefined;
 
   constructor(options: LlmServerModelOptions) {
     this.#options = options;
@@ -147,16 +145,13 @@ export class LlmServerModel implements AgentModel {
     const { messages, tools, signal, onEvent } = request;
     if (signal.aborted) throw new RpcError('cancelled');
     const client = this.#open();
-    let graceTimer: NodeJS.Timeout | undefined;
-    // A cancel is sent as rpc.cancel for the call (the first and only call of this client: id 1) instead of
-    // rejecting locally, so llmserver's answer, finishReason cancelled with the tokens used, still arrives.
-    const onAbort = (): void => {
-      client.notify('rpc.cancel', { id: 1 }).catch(() => undefined);
-      graceTimer = setTimeout(() => client.close(), CANCEL_GRACE_MS);
-    };
+    // llmserver answers a cancelled call with the error `cancelled`, not with its usage (which it bills itself):
+    // what the stream showed so far is the turn's record of a cut step.
+    let promptTokens: number | undefined;
+    let completionTokens = 0;
+    let text = '';
     try {
       await opened(client);
-      signal.addEventListener('abort', onAbort, { once: true });
       const result = (await client.call(
         'llm.chat',
         {
@@ -167,7 +162,19 @@ export class LlmServerModel implements AgentModel {
           maxTokens: request.maxTokens,
           ...(this.#options.sampling === undefined ? {} : { sampling: this.#options.sampling }),
         },
-        { onNotification: (event) => onEvent(event as TokenEvent) },
+        {
+          // Aborting sends rpc.cancel: the generation stops at once.
+          signal,
+          onNotification: (notification) => {
+            const event = notification as TokenEvent;
+            if (event.kind === 'started') promptTokens = event.promptTokens;
+            if (event.kind === 'token') {
+              completionTokens = event.completionTokens;
+              text += event.text;
+            }
+            onEvent(event);
+          },
+        },
       )) as {
         id: string;
         finishReason: AgentModelResult['finishReason'];
@@ -182,11 +189,48 @@ export class LlmServerModel implements AgentModel {
         usageEventId: result.id,
       };
     } catch (error) {
-      if (signal.aborted) throw new RpcError('cancelled', { cause: error });
-      throw error;
+      if (!signal.aborted) throw error;
+      // Cancelled while queued: nothing was generated or billed.
+      if (promptTokens === undefined) throw new RpcError('cancelled', { cause: error });
+      const totalTokens = promptTokens + completionTokens;
+      return {
+        message: { content: text, toolCalls: [] },
+        toolCalls: [],
+        usage: { promptTokens, completionTokens, totalTokens, cost: totalTokens * (await this.#price()) },
+        finishReason: 'cancelled',
+      };
     } finally {
-      signal.removeEventListener('abort', onAbort);
-      if (graceTimer !== undefined) clearTimeout(graceTimer);
+      client.close();
+    }
+  }
+
+  /** The model's price per token (models.list, open to every role); 0 when it cannot be learnt. */
+  async #price(): Promise<number> {
+    if (this.#costPerToken !== undefined) return this.#costPerToken;
+    const client = this.#open();
+    try {
+      await opened(client);
+      let cursor: string | undefined;
+      for (let page = 0; page < 10; page += 1) {
+        const listed = (await client.call('models.list', {
+          limit: 100,
+          ...(cursor === undefined ? {} : { cursor }),
+        })) as {
+          items: { name: string; costPerToken: number }[];
+          nextCursor: string | null;
+        };
+        const model = listed.items.find((item) => item.name === this.#options.model);
+        if (model !== undefined) {
+          this.#costPerToken = model.costPerToken;
+          return model.costPerToken;
+        }
+        if (listed.nextCursor === null) break;
+        cursor = listed.nextCursor;
+      }
+      return 0;
+    } catch {
+      return 0;
+    } finally {
       client.close();
     }
   }

@@ -24,6 +24,8 @@ const path = {
   description: 'Path relative to the project root',
 };
 const shortText = (description: string) => ({ type: 'string', maxLength: 4000, description });
+// Only the JSON Schema subset llmserver's grammar enforces: no minimum/maximum (ranges are checked by the tools).
+const line = (description: string) => ({ type: 'integer', description });
 
 /** Definitions of the tools as the model gets them. */
 export const AGENT_TOOL_DEFINITIONS: ToolDefinition[] = [
@@ -37,7 +39,7 @@ export const AGENT_TOOL_DEFINITIONS: ToolDefinition[] = [
     description: `Read a text file with line numbers (at most ${MAX_READ_LINES} lines per call).`,
     parameters: {
       type: 'object',
-      properties: { path, startLine: { type: 'integer', minimum: 1, maximum: 1000000 } },
+      properties: { path, startLine: line('First line to show, from 1') },
       required: ['path'],
     },
   },
@@ -61,8 +63,8 @@ export const AGENT_TOOL_DEFINITIONS: ToolDefinition[] = [
         operation: { enum: ['create', 'replaceRange', 'searchReplace', 'delete'] },
         path,
         content: shortText('New text (create, replaceRange)'),
-        startLine: { type: 'integer', minimum: 1, maximum: 1000000 },
-        endLine: { type: 'integer', minimum: 0, maximum: 1000000 },
+        startLine: line('First line replaced, from 1'),
+        endLine: line('Last line replaced (startLine - 1 inserts)'),
         search: shortText('Exact text to find (searchReplace)'),
         replace: shortText('Replacement (searchReplace)'),
       },
@@ -72,15 +74,20 @@ export const AGENT_TOOL_DEFINITIONS: ToolDefinition[] = [
   {
     name: 'runCommand',
     description:
-      'Run a file of the project (entry) or a shell command in the sandbox; answers exit code and output.',
+      'Run a shell command (e.g. python3 main.py) in the sandbox with the project as the working directory, ' +
+      'in the runtime of `language`; answers the exit code and the output.',
     parameters: {
       type: 'object',
       properties: {
         language: { enum: ['python', 'node', 'shell'] },
-        entry: path,
-        command: { type: 'string', maxLength: 1000, description: 'Shell command, run with sh -c' },
+        command: {
+          type: 'string',
+          minLength: 1,
+          maxLength: 1000,
+          description: 'Shell command, run with sh -c',
+        },
       },
-      required: ['language'],
+      required: ['language', 'command'],
     },
   },
 ];
@@ -214,6 +221,7 @@ async function readFile(ctx: AgentToolContext, path: string, startLine: number):
   const from = Math.max(1, startLine);
   const to = Math.min(lines.length, from + MAX_READ_LINES - 1);
   const numbered = lines.slice(from - 1, to).map((line, index) => `${from + index}| ${line}`);
+  if (from > lines.length) return `${path} has ${lines.length} lines: startLine ${from} is past the end`;
   const more = to < lines.length ? `\n…[lines ${to + 1}-${lines.length} not shown: read with startLine]` : '';
   return `${path} (${lines.length} lines)\n${numbered.join('\n')}${more}`;
 }
@@ -289,17 +297,10 @@ async function runCommand(ctx: AgentToolContext, args: Record<string, unknown>):
   if (language === undefined || !LANGUAGES.includes(language)) {
     throw new ToolInputError('language must be python, node or shell');
   }
-  const entry = str(args, 'entry');
-  const command = str(args, 'command');
-  if ((entry === undefined || entry === '') === (command === undefined || command === '')) {
-    throw new ToolInputError('give exactly one of entry or command');
-  }
+  // One shell command string (not entry or argv): one required field is what a small model fills in reliably.
+  const command = need(args, 'command');
   const result = await ctx.run(
-    {
-      projectId: ctx.projectId,
-      language,
-      ...(entry !== undefined && entry !== '' ? { entry } : { command: ['sh', '-c', command ?? ''] }),
-    },
+    { projectId: ctx.projectId, language, command: ['sh', '-c', command] },
     ctx.signal,
   );
   const out = truncate(result.stdout, MAX_RUN_OUTPUT_CHARS);
