@@ -67,6 +67,7 @@ const app = await buildApp({
   sandbox: { runner: observedSandbox(runner, sandboxMetrics), maxima },
   rpcLimits: { bodyLimit: config.rpc.bodyLimitBytes, maxBatch: config.rpc.maxBatchLength },
   ...(config.studioUiDir === undefined ? {} : { studioUiDir: config.studioUiDir }),
+  agent: { defaultModel: config.agent.defaultModel, maxTokensPerStep: config.agent.maxTokensPerStep },
   logger: loggerOptions({ service: 'api', level: config.telemetry.logLevel }),
   metrics: { registry, beforeScrape: () => sandboxMetrics.warmPool.set(runner.warmIdle) },
   onClose: async () => {

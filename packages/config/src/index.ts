@@ -36,6 +36,7 @@ export {
   loadLlmConfig,
   defaultLlmThreads,
   loadStudioUiDevConfig,
+  type AgentConfig,
   type ApiConfig,
   type Argon2Config,
   type AuthConfig,

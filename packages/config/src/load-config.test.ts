@@ -34,6 +34,11 @@ describe('defaults', () => {
     expect(config.studioUiDir).toBeUndefined();
   });
 
+  it('gives the agent no default model unless CYBER_AGENT_MODEL names one', () => {
+    expect(loadApiConfig({}).agent).toEqual({ defaultModel: undefined, maxTokensPerStep: 512 });
+    expect(loadApiConfig({ CYBER_AGENT_MODEL: 'gemma3-270m' }).agent.defaultModel).toBe('gemma3-270m');
+  });
+
   it('gives auth its port, cheap-enough argon2 defaults and the usage topic on Kafka 7092', () => {
     const config = loadAuthConfig({});
     expect(config.http.port).toBe(7402);

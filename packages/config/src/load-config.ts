@@ -102,6 +102,8 @@ export interface ApiConfig {
   dataDir: string;
   /** Directory of the built studio-ui to serve; when absent the gateway serves only the API. */
   studioUiDir: string | undefined;
+  /** The coding agent. */
+  agent: AgentConfig;
   /** JSON-RPC limits. */
   rpc: RpcLimitsConfig;
   /** Project file limits. */
@@ -116,6 +118,14 @@ export interface ApiConfig {
   redis: RedisConfig;
   /** Logging and telemetry. */
   telemetry: TelemetryConfig;
+}
+
+/** The coding agent's settings. */
+export interface AgentConfig {
+  /** Model of a new agent session that names none; without one, agent.chat needs `model`. */
+  defaultModel: string | undefined;
+  /** Most tokens the model generates per agent step. */
+  maxTokensPerStep: number;
 }
 
 /** `CYBER_RPC_BODY_LIMIT_BYTES`, `CYBER_RPC_MAX_BATCH`: JSON-RPC transport limits of a service. */
@@ -146,6 +156,15 @@ const apiSections = {
   studioUiDir: z
     .object({ CYBER_STUDIO_UI_DIR: optionalText() })
     .transform((env): string | undefined => env.CYBER_STUDIO_UI_DIR),
+  agent: z
+    .object({
+      CYBER_AGENT_MODEL: optionalText(),
+      CYBER_AGENT_MAX_TOKENS_PER_STEP: integer({ default: 512, min: 16, max: 131_072 }),
+    })
+    .transform((env): AgentConfig => ({
+      defaultModel: env.CYBER_AGENT_MODEL,
+      maxTokensPerStep: env.CYBER_AGENT_MAX_TOKENS_PER_STEP,
+    })),
   rpc: rpcLimitsSchema,
   files: z
     .object({
