@@ -47,7 +47,7 @@ it('limits tokens per minute, counting the worst case and giving unused tokens b
   const used = first.result?.usage.totalTokens ?? 0;
   // Settling (and the refund of unused tokens) completes just after the answer.
   const meter = new MeterStore(h.redis, h.redisPrefix);
-  await expect.poll(async () => (await meter.snapshot(dev.id)).reservations).toBe(0);
+  await expect.poll(async () => (await meter.snapshot(dev.id)).reservations, { timeout: 15_000 }).toBe(0);
   const secondAsk = 300 - used - 20;
   const second = await h.rpc('llm.chat', { model: h.model.name, messages, maxTokens: secondAsk }, dev);
   expect(second.error).toBeUndefined();

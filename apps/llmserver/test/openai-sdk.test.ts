@@ -96,7 +96,7 @@ describe('chat completions with the official openai package', () => {
       completionTokens: usage?.completion_tokens,
       cost: (usage?.total_tokens ?? 0) * TINY_COST_PER_TOKEN,
     });
-    await expect.poll(() => h.balanceOf(dev.id)).toBe(before - (row?.cost ?? 0));
+    await expect.poll(() => h.balanceOf(dev.id), { timeout: 15_000 }).toBe(before - (row?.cost ?? 0));
   });
 
   it('answers a non-streaming chat completion whose id names the usage event, with a session JWT too', async () => {
