@@ -81,9 +81,10 @@ describe.skipIf(unavailable !== undefined)('docker compose stack', () => {
       CYBER_LLM_MEMORY: '2g',
       CYBER_LLM_CPUS: '2',
       CYBER_LOG_LEVEL: 'warn',
-      // The classic builder: BuildKit needs the buildx plugin, which this machine does not have.
+      // The classic builder through the docker CLI: BuildKit needs the buildx plugin, which Debian's docker.io
+      // lacks, and docker-compose 1.x's own (Python) builder keeps a build cache of its own.
       DOCKER_BUILDKIT: '0',
-      COMPOSE_DOCKER_CLI_BUILD: '0',
+      COMPOSE_DOCKER_CLI_BUILD: '1',
     };
     // A leftover stack of an interrupted run would hold the ports.
     await composeRun(['down', '--volumes', '--remove-orphans', '--timeout', '10']);
