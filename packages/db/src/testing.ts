@@ -81,8 +81,21 @@ async function createPgTestDatabase(options: {
 }
 
 async function dropPgDatabase(adminUrl: string, name: string): Promise<void> {
-  // FORCE ends sessions a failed test left open (PostgreSQL 13+).
-  await withAdminClient(adminUrl, (client) => client.query(`drop database if exists "${name}" with (force)`));
+  // FORCE ends sessions a failed test left open (PostgreSQL 13+). It refuses (42501) while a process of another
+  // role works in the database, e.g. an autovacuum worker that the application role may not signal; those end
+  // on their own within moments, so try again a few times.
+  for (let attempt = 1; ; attempt += 1) {
+    try {
+      await withAdminClient(adminUrl, (client) =>
+        client.query(`drop database if exists "${name}" with (force)`),
+      );
+      return;
+    } catch (error) {
+      const code = (error as { code?: unknown }).code;
+      if (code !== '42501' || attempt >= 20) throw error;
+      await new Promise((resolve) => setTimeout(resolve, 250 * attempt));
+    }
+  }
 }
 
 async function withAdminClient<T>(adminUrl: string, fn: (client: pg.Client) => Promise<T>): Promise<T> {
