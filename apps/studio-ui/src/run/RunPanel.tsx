@@ -1,6 +1,7 @@
 // Runs the open file or a command in the project's sandbox and streams its output: stdout and stderr in their
-// own colours, ANSI colours rendered as styled text (never as HTML), stdin given at start, cancel, the verdict
-// with exit code, times and memory at the end, and the recent runs.
+// own colours, ANSI colours rendered as styled text (never as HTML), stdin given at start or typed while the
+// program runs (interactive runs keep stdin open until EOF is sent), cancel, the verdict with exit code, times and
+// memory at the end, and the recent runs.
 import type { Project, RunLanguage, RunResult, RunSummary } from '@cyber/contract';
 import { useEffect, useRef, useState, type FormEvent } from 'react';
 import { useRpc } from '../rpc/RpcProvider.tsx';
@@ -24,8 +25,19 @@ export interface RunPanelProps {
 
 interface Chunk {
   id: number;
-  stream: 'stdout' | 'stderr';
+  /** `stdin` is what the user typed into an interactive run, echoed as a terminal would. */
+  stream: 'stdout' | 'stderr' | 'stdin';
   segments: AnsiSegment[];
+}
+
+const INTERACTIVE_KEY = 'cyber.run.interactive';
+
+function storedInteractive(): boolean {
+  try {
+    return localStorage.getItem(INTERACTIVE_KEY) === 'true';
+  } catch {
+    return false;
+  }
 }
 
 type Status =
@@ -60,6 +72,11 @@ export function RunPanel(props: RunPanelProps) {
   const [language, setLanguage] = useState<RunLanguage>(activeRuntime ?? 'shell');
   const [command, setCommand] = useState('');
   const [stdin, setStdin] = useState('');
+  const [interactive, setInteractive] = useState(storedInteractive);
+  const [line, setLine] = useState('');
+  const [stdinOpen, setStdinOpen] = useState(false);
+  const [stdinError, setStdinError] = useState<string | undefined>(undefined);
+  const nextChunkId = useRef(0);
   const [limitSeconds, setLimitSeconds] = useState('');
   const [chunks, setChunks] = useState<Chunk[]>([]);
   const [clipped, setClipped] = useState(false);
@@ -84,10 +101,11 @@ export function RunPanel(props: RunPanelProps) {
     if ('entry' in target && !(await props.saveBeforeRun())) return;
     const streams = { stdout: new AnsiStream(), stderr: new AnsiStream() };
     let shown = 0;
-    let nextId = 0;
     let runId: string | undefined;
     setChunks([]);
     setClipped(false);
+    setStdinError(undefined);
+    setStdinOpen(interactive);
     setStatus({ state: 'starting' });
     const abort = new AbortController();
     abortRef.current = abort;
@@ -102,6 +120,7 @@ export function RunPanel(props: RunPanelProps) {
           language,
           ...target,
           ...(stdin === '' ? {} : { stdin }),
+          ...(interactive ? { interactive: true } : {}),
           ...(limits === undefined ? {} : { limits }),
         },
         {
@@ -119,7 +138,7 @@ export function RunPanel(props: RunPanelProps) {
             shown += note.data.length;
             const segments = streams[note.stream].push(note.data);
             if (segments.length === 0) return;
-            const chunk: Chunk = { id: nextId++, stream: note.stream, segments };
+            const chunk: Chunk = { id: nextChunkId.current++, stream: note.stream, segments };
             setChunks((previous) => [...previous, chunk]);
           },
         },
@@ -143,7 +162,31 @@ export function RunPanel(props: RunPanelProps) {
       setStatus({ state: 'failed', message: runId === undefined ? errorText(error) : errorText(error) });
     } finally {
       if (abortRef.current === abort) abortRef.current = undefined;
+      setStdinOpen(false);
     }
+  };
+
+  /** Sends a typed line (with its newline) or EOF to the running program's stdin. */
+  const sendStdin = async (data: string, eof: boolean) => {
+    if (status.state !== 'running' || !stdinOpen) return;
+    if (eof) setStdinOpen(false);
+    if (data !== '') {
+      const chunk: Chunk = { id: nextChunkId.current++, stream: 'stdin', segments: [{ text: data }] };
+      setChunks((previous) => [...previous, chunk]);
+    }
+    try {
+      await rpc.call('run.stdin', { runId: status.runId, data, eof });
+    } catch (error) {
+      // A program that already exited closed its stdin; the verdict line tells the rest.
+      setStdinError(errorText(error));
+    }
+  };
+
+  const submitLine = (event: FormEvent) => {
+    event.preventDefault();
+    const data = `${line}\n`;
+    setLine('');
+    void sendStdin(data, false);
   };
 
   const cancel = async () => {
@@ -248,7 +291,13 @@ export function RunPanel(props: RunPanelProps) {
               <span
                 key={chunk.id}
                 data-stream={chunk.stream}
-                className={chunk.stream === 'stderr' ? 'text-stderr' : 'text-stdout'}
+                className={
+                  chunk.stream === 'stderr'
+                    ? 'text-stderr'
+                    : chunk.stream === 'stdin'
+                      ? 'text-accent'
+                      : 'text-stdout'
+                }
               >
                 {chunk.segments.map((segment, index) => (
                   <span
@@ -269,7 +318,47 @@ export function RunPanel(props: RunPanelProps) {
             ))}
             {clipped && <div className="text-warning">[more output than the view keeps; not shown]</div>}
           </div>
-          {canRun && (
+          {canRun && running && stdinOpen && (
+            <form
+              onSubmit={submitLine}
+              className="flex items-center gap-2 border-t border-border px-2 py-1 text-muted"
+            >
+              <label className="flex min-w-0 flex-1 items-center gap-2">
+                stdin ›
+                <input
+                  aria-label="Input to the running program"
+                  autoFocus
+                  value={line}
+                  onChange={(event) => setLine(event.target.value)}
+                  onKeyDown={(event) => {
+                    if (event.key === 'd' && event.ctrlKey && line === '') {
+                      event.preventDefault();
+                      void sendStdin('', true);
+                    }
+                  }}
+                  placeholder="type a line and press Enter (Ctrl+D on an empty line ends the input)"
+                  className="min-w-0 flex-1 rounded border border-border bg-surface-alt px-2 py-0.5 font-mono text-fg"
+                />
+              </label>
+              <button type="submit" className="rounded border border-border px-2 py-0.5">
+                Send
+              </button>
+              <button
+                type="button"
+                onClick={() => void sendStdin(line === '' ? '' : `${line}\n`, true)}
+                className="rounded border border-border px-2 py-0.5"
+                title="Close the program's input (EOF)"
+              >
+                Send EOF
+              </button>
+            </form>
+          )}
+          {stdinError !== undefined && (
+            <p role="alert" className="border-t border-border px-2 py-1 text-warning">
+              {stdinError}
+            </p>
+          )}
+          {canRun && !running && (
             <label className="flex items-center gap-2 border-t border-border px-2 py-1 text-muted">
               stdin
               <textarea
@@ -280,6 +369,25 @@ export function RunPanel(props: RunPanelProps) {
                 placeholder="text given to the program at start"
                 className="min-w-0 flex-1 resize-y rounded border border-border bg-surface-alt px-2 py-0.5 font-mono text-fg"
               />
+              <span
+                className="flex items-center gap-1"
+                title="Keep stdin open to type while the program runs"
+              >
+                <input
+                  type="checkbox"
+                  aria-label="Interactive input"
+                  checked={interactive}
+                  onChange={(event) => {
+                    setInteractive(event.target.checked);
+                    try {
+                      localStorage.setItem(INTERACTIVE_KEY, String(event.target.checked));
+                    } catch {
+                      // Not remembered where storage is unavailable.
+                    }
+                  }}
+                />
+                interactive
+              </span>
             </label>
           )}
           <div className="flex min-h-7 items-center gap-3 border-t border-border px-2 py-1" role="status">
