@@ -12,7 +12,7 @@ import {
   ScriptBook,
   ScriptedModel,
   type ScriptStep,
-} from './agent-scripted-model.js';
+} from '../src/testing.js';
 import { startAgentStack, type AgentStack } from './agent-stack.js';
 
 interface TurnResult {

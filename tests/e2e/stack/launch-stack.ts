@@ -23,6 +23,7 @@ import {
 } from '@cyber/sandbox';
 import { infraEnv } from '../../../vitest.shared.ts';
 import { ADMIN_PASSWORD, startLlmHarness } from '../../../apps/llmserver/test/llm-harness.ts';
+import { createE2eAgentModel } from './agent-script.ts';
 import type { StackInfo } from './stack-info.ts';
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -106,6 +107,8 @@ async function main(): Promise<void> {
     files: { maxFileBytes: 4 * MiB, maxProjectBytes: 64 * MiB },
     services: { auth: harness.authUrl, llmserver: harness.url },
     ...(runner === undefined ? {} : { sandbox: { runner, maxima: MAXIMA } }),
+    // The agent's model is the scripted double (see agent-script.ts for why); llm.chat still uses the tiny model.
+    agent: { createModel: createE2eAgentModel },
     studioUiDir: uiDir,
     onClose: () => verifier.close(),
   });

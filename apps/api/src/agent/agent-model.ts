@@ -1,7 +1,8 @@
 // The model seam of the agent loop. Production: LlmServerModel, which calls llmserver's llm.chat and
 // llm.countTokens over a WebSocket of its own with the CALLER's credential, so every model call is metered to the
 // user who asked, tokens stream as they are generated, and a cancel reaches the generation at once (rpc.cancel);
-// the usage of a cut step is what its stream showed (llmserver bills the exact count in tokens_used). Tests of the loop use the scripted double in test/agent-scripted-model.ts.
+// the usage of a cut step is what its stream showed (llmserver bills the exact count in tokens_used). Tests of
+// the loop use the scripted double of src/testing.ts (`@cyber/api/testing`).
 import type { ChatMessage, TokenEvent, ToolCall, ToolDefinition, Usage } from '@cyber/contract';
 import { RpcError } from '@cyber/contract';
 import { createWsClient, type RpcCredentials } from '@cyber/rpc-client';

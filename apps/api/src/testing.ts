@@ -1,10 +1,11 @@
-// The scripted test double of the agent's model (the only model double of the project, per issue 7): each
-// model call runs the next step of a script, which answers fixed tool calls or text, so the loop's behaviour is
+// Entry `@cyber/api/testing`: the scripted test double of the agent's model (the only model double of the
+// project, per issue 7), used by the api's vitest agent tests and by the browser tests' stack. Each model call
+// runs the next step of a script, which answers fixed tool calls or text, so the loop's behaviour is
 // deterministic. It streams like llmserver (token and toolCall events), counts tokens roughly (4 characters a
 // token, 4 per message) against a context size the test picks, and on abort answers finishReason cancelled
 // with the tokens used so far, as llmserver does.
 import { RpcError, type ChatMessage, type ToolCall, type Usage } from '@cyber/contract';
-import type { AgentModel, AgentModelResult } from '../src/app.js';
+import type { AgentModel, AgentModelResult } from './app.js';
 
 /** What a step sees. */
 export interface ScriptCall {
