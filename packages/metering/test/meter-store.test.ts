@@ -1,39 +1,42 @@
-// The metering scripts against the real Redis of scripts/infra.sh.
+// The metering scripts against the real Redis of scripts/infra.sh and the embedded one (@cyber/embedded): the
+// same suite, so the standalone studio meters exactly as a deployment with Redis does.
 import { randomUUID } from 'node:crypto';
-import { Redis } from 'ioredis';
+import { redisTargets, type RedisTestServer } from '@cyber/embedded/testing';
+import type { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MeterStore, type HeldReservation } from '../src/index.js';
 
 const limits = { requestsPerMinute: 1_000_000, tokensPerMinute: 1_000_000_000 };
 const now = Date.UTC(2026, 10, 27, 12, 0, 30);
-let redis: Redis;
-let store: MeterStore;
-let prefix: string;
 
-beforeAll(() => {
-  const url = process.env.CYBER_REDIS_URL;
-  if (!url) throw new Error('CYBER_REDIS_URL is not set: run scripts/infra.sh up');
-  redis = new Redis(url);
-  prefix = `test:meter:${randomUUID()}:`;
-  store = new MeterStore(redis, prefix);
-});
+describe.each(redisTargets())('MeterStore ($name Redis)', (target) => {
+  let server: RedisTestServer;
+  let redis: Redis;
+  let store: MeterStore;
+  let prefix: string;
 
-afterAll(async () => {
-  await store.reset();
-  redis.disconnect();
-});
+  beforeAll(() => {
+    server = target.open();
+    redis = server.client();
+    prefix = `${server.prefix}meter-test:`;
+    store = new MeterStore(redis, prefix);
+  });
 
-async function built(userId: number, balance: number): Promise<void> {
-  expect(
-    await store.rebuild({ userId, epoch: await store.epoch(userId), balance, openReservations: [] }),
-  ).toBe(true);
-}
+  afterAll(async () => {
+    await store.reset();
+    await server.close();
+  });
 
-function hold(userId: number, amount: number, tokens = 10) {
-  return store.reserve({ userId, reservationId: randomUUID(), amount, tokens, limits, now });
-}
+  async function built(userId: number, balance: number): Promise<void> {
+    expect(
+      await store.rebuild({ userId, epoch: await store.epoch(userId), balance, openReservations: [] }),
+    ).toBe(true);
+  }
 
-describe('MeterStore', () => {
+  function hold(userId: number, amount: number, tokens = 10) {
+    return store.reserve({ userId, reservationId: randomUUID(), amount, tokens, limits, now });
+  }
+
   it('asks for a rebuild before anything is cached', async () => {
     expect(await hold(1, 5)).toEqual({ kind: 'rebuild' });
   });

@@ -1,0 +1,3 @@
+import { cyberProject } from '../../vitest.shared.ts';
+
+export default cyberProject({ name: 'embedded' });
