@@ -29,3 +29,9 @@ export {
   type UsageOutboxOptions,
   type UsageOutboxStats,
 } from './usage-outbox.js';
+export {
+  createInProcessUsageBus,
+  type InProcessConsumerOptions,
+  type InProcessProducerOptions,
+  type InProcessUsageBus,
+} from './in-process-bus.js';

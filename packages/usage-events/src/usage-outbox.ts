@@ -37,6 +37,13 @@ export interface UsageOutboxOptions {
    * {@link RECENT_PUBLISHED_MAX} events), the time the usage sink normally needs to book them.
    */
   isBooked?: (eventIds: readonly string[]) => Promise<ReadonlySet<string>>;
+  /**
+   * At open, publish again the events a previous process had already published that are still on disk (with
+   * `isBooked`: not yet confirmed booked). For a transport that loses what it holds when the process exits,
+   * the in-process usage bus of the standalone studio; the ledger is unique on eventId, so a resend of an
+   * event that was booked after all is a no-op. Default false: Kafka keeps what it acknowledged.
+   */
+  resendUnbookedOnOpen?: boolean;
   /** Events per Kafka send. Default 500. */
   maxBatch?: number;
   /** Backoff between failed sends while Kafka is down (doubling). Default 100 ms up to 5 s. */
@@ -128,6 +135,7 @@ interface QueuedAppend {
  */
 export function createUsageOutbox(options: UsageOutboxOptions): UsageOutbox {
   const { dir, producer, logger, isBooked } = options;
+  const resendUnbooked = options.resendUnbookedOnOpen ?? false;
   const maxBatch = options.maxBatch ?? 500;
   const initialBackoff = options.retry?.initialMs ?? 100;
   const maxBackoff = options.retry?.maxMs ?? 5_000;
@@ -380,7 +388,8 @@ export function createUsageOutbox(options: UsageOutboxOptions): UsageOutbox {
     await rm(join(dir, `${CURSOR}.tmp`), { force: true });
     const cursorText = await readFile(join(dir, CURSOR), 'utf8').catch(() => '');
     const cursor = /^\d+\n$/.test(cursorText) ? Number(cursorText) : 0;
-    published = cursor;
+    // Resending starts over from the oldest line on disk, so flushes wait for the resends too.
+    published = resendUnbooked ? 0 : cursor;
     let lastSeq = 0;
     const names = (await readdir(dir)).filter((name) => SEGMENT_NAME.test(name)).sort();
     for (const name of names) {
@@ -415,13 +424,13 @@ export function createUsageOutbox(options: UsageOutboxOptions): UsageOutbox {
         start = end + 1;
         lastSeq = entry.seq;
         index(entry);
-        if (entry.seq > cursor) toPublish.push(entry);
+        if (entry.seq > cursor || resendUnbooked) toPublish.push(entry);
         else {
           entry.publishedAt = Date.now();
           awaiting.set(entry.seq, entry);
         }
         // Published and no ledger to ask: nothing keeps this line on disk (see markPublished).
-        if (entry.seq <= cursor && !isBooked) entry.released = true;
+        if (entry.seq <= cursor && !isBooked && !resendUnbooked) entry.released = true;
         else segment.live++;
       }
       if (segment.live === 0) deleteSegment(segment);
