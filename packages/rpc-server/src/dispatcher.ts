@@ -20,6 +20,8 @@ import * as z from 'zod';
 import { isPlainObject, readEnvelope, type RpcRequestEnvelope } from './json-rpc-envelope.js';
 import type {
   InternalErrorInfo,
+  RpcCallEnd,
+  RpcCallOutcome,
   RpcContext,
   RpcHandlers,
   RpcId,
@@ -191,6 +193,8 @@ export interface DispatcherOptions<C extends AnyContract, TIdentity extends RpcI
   validateResults: boolean;
   /** Logs an internal error once (the real error never reaches the client). */
   reportInternal: (error: unknown, info: InternalErrorInfo) => void;
+  /** Told once per call when it ends (see {@link RpcServerOptions.onCallEnd}); must not throw. */
+  onCallEnd?: (call: RpcCallEnd) => void;
 }
 
 /** Handles one text message (single, batch, notification); resolves to the response, or undefined for none. */
@@ -209,6 +213,22 @@ export function createDispatcher<C extends AnyContract, TIdentity extends RpcIde
   options: DispatcherOptions<C, TIdentity>,
 ): Dispatch<TIdentity> {
   const { contract, handlers, maxBatch } = options;
+  const onCallEnd = options.onCallEnd ?? noop;
+
+  /** Tells the hook how a call ended; a method the contract lacks is `unknown`, so callers cannot add labels. */
+  function callEnded(
+    method: string | undefined,
+    outcome: RpcCallOutcome,
+    started: number,
+    session: DispatchSession<TIdentity>,
+  ): void {
+    onCallEnd({
+      method: method !== undefined && Object.hasOwn(contract, method) ? method : UNKNOWN_METHOD,
+      outcome,
+      durationSeconds: (performance.now() - started) / 1000,
+      transport: session.transport,
+    });
+  }
 
   function errorResponse(id: RpcId, error: unknown, info: InternalErrorInfo): RpcResponse {
     const wire = toWireError(error, {
@@ -337,6 +357,7 @@ export function createDispatcher<C extends AnyContract, TIdentity extends RpcIde
     value: unknown,
     session: DispatchSession<TIdentity>,
   ): Promise<RpcResponse | undefined> {
+    const started = performance.now();
     const envelope = readEnvelope(value);
     const info: InternalErrorInfo = {
       correlationId: session.correlationId,
@@ -345,6 +366,7 @@ export function createDispatcher<C extends AnyContract, TIdentity extends RpcIde
       transport: session.transport,
     };
     if (envelope.kind === 'invalid') {
+      callEnded(undefined, 'invalid_request', started, session);
       return errorResponse(
         envelope.id,
         new RpcError('invalid_request', { data: { reason: envelope.reason } }),
@@ -353,6 +375,7 @@ export function createDispatcher<C extends AnyContract, TIdentity extends RpcIde
     }
     if (envelope.method === CANCEL_NOTIFICATION) {
       if (envelope.id !== undefined) {
+        callEnded(undefined, 'invalid_request', started, session);
         return errorResponse(
           envelope.id,
           new RpcError('invalid_request', {
@@ -366,8 +389,10 @@ export function createDispatcher<C extends AnyContract, TIdentity extends RpcIde
     }
     try {
       const result = await execute(envelope, session);
+      callEnded(envelope.method, 'ok', started, session);
       return envelope.id === undefined ? undefined : { jsonrpc: '2.0', id: envelope.id, result };
     } catch (error) {
+      callEnded(envelope.method, outcomeOf(error), started, session);
       // Notifications never get a response, but an internal error is still logged once.
       const response = errorResponse(envelope.id ?? null, error, info);
       return envelope.id === undefined ? undefined : response;
@@ -375,6 +400,7 @@ export function createDispatcher<C extends AnyContract, TIdentity extends RpcIde
   }
 
   return async (text, session) => {
+    const started = performance.now();
     const info: InternalErrorInfo = {
       correlationId: session.correlationId,
       method: undefined,
@@ -385,13 +411,17 @@ export function createDispatcher<C extends AnyContract, TIdentity extends RpcIde
     try {
       parsed = JSON.parse(text);
     } catch {
+      callEnded(undefined, 'parse_error', started, session);
       return errorResponse(null, new RpcError('parse_error'), info);
     }
     if (!Array.isArray(parsed)) return handleOne(parsed, session);
     if (parsed.length === 0) {
+      callEnded(undefined, 'invalid_request', started, session);
       return errorResponse(null, new RpcError('invalid_request', { data: { reason: 'empty batch' } }), info);
     }
     if (parsed.length > maxBatch) {
+      // One refusal for the whole batch: no member was read, so it counts as one call.
+      callEnded(undefined, 'invalid_request', started, session);
       return errorResponse(
         null,
         new RpcError('invalid_request', { data: { reason: 'batch too long', limit: maxBatch } }),
@@ -406,6 +436,14 @@ export function createDispatcher<C extends AnyContract, TIdentity extends RpcIde
 }
 
 function noop(): void {}
+
+/** The `method` of calls to a name the contract does not have, or of messages with no readable method. */
+export const UNKNOWN_METHOD = 'unknown';
+
+/** The outcome a caller saw for a thrown value: its RpcError key, or `internal_error` for anything else. */
+export function outcomeOf(error: unknown): RpcCallOutcome {
+  return error instanceof RpcError ? error.key : 'internal_error';
+}
 
 /**
  * zod's synchronous safeParse, or undefined when the schema has async parts (zod then throws $ZodAsyncError and

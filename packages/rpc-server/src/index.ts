@@ -3,6 +3,8 @@ export type {
   Authenticate,
   AuthenticateMeta,
   InternalErrorInfo,
+  RpcCallEnd,
+  RpcCallOutcome,
   RpcContext,
   RpcHandler,
   RpcHandlers,

@@ -4,8 +4,14 @@
 import { RpcError, toWireError } from '@cyber/contract';
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { randomUUID } from 'node:crypto';
-import { SessionAbort, type Dispatch, type IdentityOutcome } from './dispatcher.js';
-import type { Authenticate, InternalErrorInfo, RpcIdentity } from './server-types.js';
+import {
+  outcomeOf,
+  SessionAbort,
+  UNKNOWN_METHOD,
+  type Dispatch,
+  type IdentityOutcome,
+} from './dispatcher.js';
+import type { Authenticate, InternalErrorInfo, RpcCallEnd, RpcIdentity } from './server-types.js';
 
 /** Options of {@link registerHttpRoute}. */
 export interface HttpRouteOptions<TIdentity extends RpcIdentity> {
@@ -14,6 +20,8 @@ export interface HttpRouteOptions<TIdentity extends RpcIdentity> {
   dispatch: Dispatch<TIdentity>;
   authenticate: Authenticate<TIdentity>;
   reportInternal: (error: unknown, info: InternalErrorInfo) => void;
+  /** Told about bodies refused before the dispatcher saw them (too large, malformed). */
+  onCallEnd?: (call: RpcCallEnd) => void;
 }
 
 /** Incoming correlation ids are kept (the gateway forwards its own) when they are short and log-safe. */
@@ -72,6 +80,12 @@ export function registerHttpRoute<TIdentity extends RpcIdentity>(
       status = 500;
       rpcError = error;
     }
+    options.onCallEnd?.({
+      method: UNKNOWN_METHOD,
+      outcome: outcomeOf(rpcError),
+      durationSeconds: reply.elapsedTime / 1000,
+      transport: 'http',
+    });
     const wire = toWireError(rpcError, {
       correlationId,
       onInternal: (cause) => options.reportInternal(cause, info),

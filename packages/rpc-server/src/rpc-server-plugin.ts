@@ -7,6 +7,7 @@ import { registerHttpRoute } from './rpc-http.js';
 import { handleWebSocket } from './rpc-ws.js';
 import type {
   InternalErrorInfo,
+  RpcCallEnd,
   RpcHandler,
   RpcHandlers,
   RpcIdentity,
@@ -44,12 +45,25 @@ async function rpcServerPlugin(
     }
   };
 
+  const hook = options.onCallEnd;
+  const callEnded =
+    hook === undefined
+      ? undefined
+      : (call: RpcCallEnd): void => {
+          try {
+            hook(call);
+          } catch (hookError) {
+            logger.warn({ err: hookError, method: call.method }, 'rpc: onCallEnd hook threw');
+          }
+        };
+
   const dispatch = createDispatcher({
     contract: options.contract ?? productContract,
     handlers: options.handlers,
     maxBatch: limits.maxBatch,
     validateResults: options.validateResults ?? true,
     reportInternal,
+    ...(callEnded === undefined ? {} : { onCallEnd: callEnded }),
   });
 
   // A gateway may already have registered @fastify/websocket for other routes; registering twice would fail.
@@ -64,7 +78,14 @@ async function rpcServerPlugin(
 
   // An encapsulated child: the string body parser and error handler must not leak into the host app.
   await app.register((scope, _options, done) => {
-    registerHttpRoute(scope, { path, bodyLimit: limits.bodyLimit, dispatch, authenticate, reportInternal });
+    registerHttpRoute(scope, {
+      path,
+      bodyLimit: limits.bodyLimit,
+      dispatch,
+      authenticate,
+      reportInternal,
+      ...(callEnded === undefined ? {} : { onCallEnd: callEnded }),
+    });
     scope.get(path, { websocket: true }, (socket, request) => {
       handleWebSocket(socket, request, {
         dispatch,
@@ -72,6 +93,7 @@ async function rpcServerPlugin(
         maxFrameBytes: limits.maxFrameBytes,
         maxInFlight: limits.maxInFlightPerConnection,
         reportInternal,
+        ...(callEnded === undefined ? {} : { onCallEnd: callEnded }),
       });
     });
     done();

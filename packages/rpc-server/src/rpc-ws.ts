@@ -5,9 +5,9 @@ import { RpcError, toWireError } from '@cyber/contract';
 import type { FastifyRequest } from 'fastify';
 import { randomUUID } from 'node:crypto';
 import type { WebSocket, RawData } from 'ws';
-import { InFlightTracker, type Dispatch, type IdentityOutcome } from './dispatcher.js';
+import { InFlightTracker, UNKNOWN_METHOD, type Dispatch, type IdentityOutcome } from './dispatcher.js';
 import { resolveIdentity } from './rpc-http.js';
-import type { Authenticate, InternalErrorInfo, RpcIdentity } from './server-types.js';
+import type { Authenticate, InternalErrorInfo, RpcCallEnd, RpcIdentity } from './server-types.js';
 import { headersWithSubprotocolCredentials } from './ws-credentials.js';
 
 /** Options of {@link handleWebSocket}. */
@@ -17,6 +17,8 @@ export interface WsConnectionOptions<TIdentity extends RpcIdentity> {
   maxFrameBytes: number;
   maxInFlight: number;
   reportInternal: (error: unknown, info: InternalErrorInfo) => void;
+  /** Told about frames refused before the dispatcher saw them (too large). */
+  onCallEnd?: (call: RpcCallEnd) => void;
 }
 
 /** Above this many buffered bytes, `ctx.notify` waits for the socket to drain before resolving. */
@@ -55,6 +57,12 @@ export function handleWebSocket<TIdentity extends RpcIdentity>(
     const correlationId = randomUUID();
     const size = frameBytes(data);
     if (size > options.maxFrameBytes) {
+      options.onCallEnd?.({
+        method: UNKNOWN_METHOD,
+        outcome: 'payload_too_large',
+        durationSeconds: 0,
+        transport: 'ws',
+      });
       const info: InternalErrorInfo = { correlationId, method: undefined, requestId: null, transport: 'ws' };
       const error = toWireError(
         new RpcError('payload_too_large', { data: { limit: options.maxFrameBytes } }),

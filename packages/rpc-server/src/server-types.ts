@@ -6,6 +6,7 @@ import type {
   ParamsOf,
   ResultOf,
   Role,
+  RpcErrorKey,
 } from '@cyber/contract';
 import type { FastifyRequest } from 'fastify';
 import type { IncomingHttpHeaders } from 'node:http';
@@ -90,6 +91,24 @@ export interface InternalErrorInfo {
   transport: RpcTransport;
 }
 
+/** How a call ended: `ok`, or the error key its caller got (`internal_error` for anything not an RpcError). */
+export type RpcCallOutcome = 'ok' | RpcErrorKey;
+
+/** One finished call, as told to {@link RpcServerOptions.onCallEnd}. */
+export interface RpcCallEnd {
+  /**
+   * The method as the contract names it, or `unknown` when the contract has no such method or the message had
+   * none (unparsable JSON, an invalid envelope, an oversized body or frame): a caller cannot grow this set.
+   */
+  method: string;
+  /** `ok`, or the error key of the answer (`invalid_params`, `budget_exceeded`, `internal_error`…). */
+  outcome: RpcCallOutcome;
+  /** From reading the call to its answer; a streaming call ends with its last notification. */
+  durationSeconds: number;
+  /** Which transport carried it. */
+  transport: RpcTransport;
+}
+
 /** Limits that protect a service from oversized or runaway traffic. */
 export interface RpcLimits {
   /** Largest HTTP body in bytes; larger bodies get HTTP 413 with `payload_too_large` (-32009). Default 1 MiB. */
@@ -119,6 +138,12 @@ export interface RpcServerOptions<
   logger?: RpcLogger;
   /** Called once per internal error after it is logged (metrics, error trackers). Must not throw. */
   onInternalError?: (error: unknown, info: InternalErrorInfo) => void;
+  /**
+   * Called once per call when it ends (metrics): every request and notification, each member of a batch, over
+   * HTTP and WebSocket, and once per message refused before any method was read. `rpc.cancel` is not a call.
+   * Must not throw (a throw is logged and ignored).
+   */
+  onCallEnd?: (call: RpcCallEnd) => void;
   /** Path of the HTTP and WebSocket endpoint. Default `/rpc`. */
   path?: string;
   /** Validate handler results against the contract and strip unknown keys (no field leaks). Default true. */

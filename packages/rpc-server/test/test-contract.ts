@@ -3,7 +3,13 @@ import { RpcError, defineMethod } from '@cyber/contract';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { vi } from 'vitest';
 import { z } from 'zod';
-import { defineHandlers, rpcServer, type RpcIdentity, type RpcLimits } from '../src/index.js';
+import {
+  defineHandlers,
+  rpcServer,
+  type RpcCallEnd,
+  type RpcIdentity,
+  type RpcLimits,
+} from '../src/index.js';
 
 export const SECRET = 'db password is hunter2';
 
@@ -100,6 +106,8 @@ export interface TestServer {
   onInternalError: ReturnType<typeof vi.fn>;
   authenticate: ReturnType<typeof vi.fn>;
   slow: SlowProbe;
+  /** Every call the server reported through `onCallEnd`, in the order they ended. */
+  calls: RpcCallEnd[];
 }
 
 /** Builds (not listening) a Fastify app serving the test contract. */
@@ -142,6 +150,7 @@ export async function buildTestServer(limits: RpcLimits = {}): Promise<TestServe
 
   const logger = { error: vi.fn(), warn: vi.fn() };
   const onInternalError = vi.fn();
+  const calls: RpcCallEnd[] = [];
   const authenticate = vi.fn((headers: Record<string, string | string[] | undefined>) => {
     const auth = headers.authorization;
     const key = headers['x-cyber-token'];
@@ -164,8 +173,9 @@ export async function buildTestServer(limits: RpcLimits = {}): Promise<TestServe
     authenticate,
     logger,
     onInternalError,
+    onCallEnd: (call) => calls.push(call),
     limits: { bodyLimit: 4096, maxBatch: 5, maxFrameBytes: 4096, maxInFlightPerConnection: 3, ...limits },
   });
   await app.ready();
-  return { app, logger, onInternalError, authenticate, slow };
+  return { app, logger, onInternalError, authenticate, slow, calls };
 }

@@ -20,8 +20,11 @@ export interface MetricsPluginOptions {
   beforeScrape?: () => void | Promise<void>;
 }
 
-// Latency buckets from 5 ms (a cached read) to 60 s (a long generation or a sandbox run).
-const HTTP_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60];
+/**
+ * Latency buckets from 5 ms (a cached read) to 60 s (a long generation or a sandbox run); shared by the HTTP and
+ * JSON-RPC histograms so their quantiles compare.
+ */
+export const LATENCY_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60];
 
 const plugin: FastifyPluginCallback<MetricsPluginOptions> = (app, options, done) => {
   const { registry } = options;
@@ -30,7 +33,7 @@ const plugin: FastifyPluginCallback<MetricsPluginOptions> = (app, options, done)
     name: 'http_server_request_duration_seconds',
     help: 'Duration of HTTP requests served, by method, route pattern and status code.',
     labelNames: ['method', 'route', 'status_code'] as const,
-    buckets: HTTP_BUCKETS,
+    buckets: LATENCY_BUCKETS,
     registers: [registry],
   });
   app.addHook('onResponse', (request, reply, next) => {

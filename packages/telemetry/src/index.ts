@@ -1,6 +1,7 @@
 // @cyber/telemetry: everything a service needs to be observed, behind one small surface.
 export { startTracing, type Tracing, type TracingOptions } from './tracing.js';
 export { createMetricsRegistry, metricsPlugin, type MetricsPluginOptions } from './http-metrics.js';
+export { createRpcServerMetrics, type RpcCallObservation, type RpcServerMetrics } from './rpc-metrics.js';
 export {
   createLlmMetrics,
   createSandboxMetrics,
