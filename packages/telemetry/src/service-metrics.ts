@@ -143,6 +143,11 @@ export interface UsageSinkMetrics {
   consumed: Counter<'outcome'>;
   /** `usage_consumer_lag_seconds`: age of the newest event booked, at the time it was booked. */
   lag: Gauge;
+  /**
+   * `usage_consumer_lag_messages`: events on the topic the sink's group has not committed yet (sum over
+   * partitions of high watermark minus committed offset). Unlike the age, it grows while the sink books nothing.
+   */
+  lagMessages: Gauge;
 }
 
 /** Creates the usage sink metrics on `registry`. */
@@ -158,6 +163,11 @@ export function createUsageSinkMetrics(registry: Registry): UsageSinkMetrics {
     lag: new Gauge({
       name: 'usage_consumer_lag_seconds',
       help: 'How old the newest usage event was when the sink booked it.',
+      registers,
+    }),
+    lagMessages: new Gauge({
+      name: 'usage_consumer_lag_messages',
+      help: "Usage events not yet committed by the sink's consumer group (high watermark minus committed offset, summed over partitions).",
       registers,
     }),
   };

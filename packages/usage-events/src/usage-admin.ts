@@ -31,6 +31,12 @@ export interface UsageAdmin {
   sendRaw(topic: string, messages: readonly RawMessage[]): Promise<void>;
   /** The group's committed offset per partition of `topic` (the next offset it will read; -1 when none). */
   committedOffsets(groupId: string, topic: string): Promise<Map<number, bigint>>;
+  /**
+   * Messages of `topic` the group has not committed yet: per partition, the high watermark minus the committed
+   * offset (minus the low watermark where the group has none, or where retention dropped what it had not read:
+   * it starts at the oldest retained message), summed over partitions.
+   */
+  consumerLag(groupId: string, topic: string): Promise<number>;
   /** Disconnects. */
   close(): Promise<void>;
 }
@@ -58,6 +64,11 @@ export function createUsageAdmin(options: KafkaConnectionOptions): UsageAdmin {
       return client;
     })());
 
+  async function committedOffsets(groupId: string, topic: string): Promise<Map<number, bigint>> {
+    const [entry] = await (await connectedAdmin()).fetchOffsets({ groupId, topics: [topic] });
+    return new Map((entry?.partitions ?? []).map((p) => [p.partition, BigInt(p.offset)]));
+  }
+
   return {
     async ensureTopic({ topic, partitions = 3, replicationFactor = 1 }) {
       const client = await connectedAdmin();
@@ -79,9 +90,22 @@ export function createUsageAdmin(options: KafkaConnectionOptions): UsageAdmin {
     async sendRaw(topic, messages) {
       await (await connectedProducer()).send({ topic, acks: -1, messages: [...messages] });
     },
-    async committedOffsets(groupId, topic) {
-      const [entry] = await (await connectedAdmin()).fetchOffsets({ groupId, topics: [topic] });
-      return new Map((entry?.partitions ?? []).map((p) => [p.partition, BigInt(p.offset)]));
+    committedOffsets,
+    async consumerLag(groupId, topic) {
+      const client = await connectedAdmin();
+      const [watermarks, committed] = await Promise.all([
+        client.fetchTopicOffsets(topic),
+        committedOffsets(groupId, topic),
+      ]);
+      let lag = 0n;
+      for (const { partition, high, low } of watermarks) {
+        const oldest = BigInt(low);
+        const position = committed.get(partition) ?? -1n;
+        const next = position < oldest ? oldest : position;
+        const behind = BigInt(high) - next;
+        if (behind > 0n) lag += behind;
+      }
+      return Number(lag);
     },
     async close() {
       const open = [admin, producer];

@@ -5,7 +5,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Consumer, EachBatchPayload, KafkaMessage } from 'kafkajs';
 import { createKafka, type KafkaConnectionOptions, type UsageLogger } from './kafka-client.js';
-import { createUsageAdmin } from './usage-admin.js';
+import { createUsageAdmin, type UsageAdmin } from './usage-admin.js';
 import { decodeUsageMessage, USAGE_TOPIC, type UsageEvent } from './usage-event.js';
 
 /** A message that failed the usage event schema; the handler parks it (dead letter), it is never retried. */
@@ -55,6 +55,14 @@ export interface UsageConsumerOptions extends KafkaConnectionOptions {
   partitionsConsumedConcurrently?: number;
   /** Where handler failures are reported (and kafkajs' own warnings). */
   logger?: UsageLogger;
+  /**
+   * Told the group's lag in messages (see {@link UsageAdmin.consumerLag}) right after start and then every
+   * {@link UsageConsumerOptions.lagIntervalMs} while running (metrics). Not measured when absent. A stopped
+   * consumer reports nothing; `createUsageAdmin().consumerLag` measures a group with no consumer.
+   */
+  onLag?: (messages: number) => void;
+  /** How often the lag is measured for {@link UsageConsumerOptions.onLag}. Default 5 s. */
+  lagIntervalMs?: number;
 }
 
 /** A running (or stopped) usage consumer. */
@@ -67,6 +75,7 @@ export interface UsageConsumer {
 
 const MAX_RAW_VALUE_CHARS = 64 * 1024;
 const MAX_BACKOFF_MS = 30_000;
+const DEFAULT_LAG_INTERVAL_MS = 5_000;
 
 /** Creates a usage consumer. Offsets are committed by hand, only after the handler's transaction committed. */
 export function createUsageConsumer(options: UsageConsumerOptions): UsageConsumer {
@@ -124,6 +133,42 @@ export function createUsageConsumer(options: UsageConsumerOptions): UsageConsume
     }
   }
 
+  // Lag: its own admin client (opened on first measurement, closed on stop) and an unref'd timer, so a
+  // process is never kept alive by metrics. One measurement at a time; a tick during one is skipped.
+  let lagAdmin: UsageAdmin | undefined;
+  let lagTimer: NodeJS.Timeout | undefined;
+  let measuring: Promise<unknown> | undefined;
+  let lagFailing = false;
+
+  function lagTick(): void {
+    if (measuring !== undefined) return;
+    lagAdmin ??= createUsageAdmin(options);
+    measuring = lagAdmin
+      .consumerLag(options.groupId, topic)
+      .then((lag) => {
+        lagFailing = false;
+        options.onLag?.(lag);
+      })
+      .catch((error: unknown) => {
+        // Once per outage: kafkajs reports the broker trouble itself, every 5 s would only repeat it.
+        if (!lagFailing)
+          options.logger?.warn({ err: error, topic }, 'usage consumer: lag measurement failed');
+        lagFailing = true;
+      })
+      .finally(() => {
+        measuring = undefined;
+      });
+  }
+
+  async function stopLag(): Promise<void> {
+    clearInterval(lagTimer);
+    lagTimer = undefined;
+    await measuring;
+    const admin = lagAdmin;
+    lagAdmin = undefined;
+    await admin?.close();
+  }
+
   let running = false;
   return {
     async start() {
@@ -146,10 +191,16 @@ export function createUsageConsumer(options: UsageConsumerOptions): UsageConsume
         eachBatch,
       });
       running = true;
+      if (options.onLag !== undefined) {
+        lagTick();
+        lagTimer = setInterval(lagTick, options.lagIntervalMs ?? DEFAULT_LAG_INTERVAL_MS);
+        lagTimer.unref();
+      }
     },
     async stop() {
       stopping.abort();
       running = false;
+      await stopLag();
       await consumer.disconnect();
     },
   };
