@@ -17,12 +17,19 @@ import { ProjectRepository } from './project.repository.js';
 import { RunRepository } from './run.repository.js';
 import { ActiveRuns, prewarmOnOpen, runHandlers, type SandboxDeps } from './run-handlers.js';
 import { registerStudioUi } from './static-ui.js';
+import { telemetryHandlers, type TelemetryDeps } from './telemetry/telemetry-handlers.js';
 import { webSocketUrl } from './ws-forwarder.js';
 
 export { ProjectFiles, versionOf } from './project-files.js';
 export { forwardedHeaders, type ServiceUrls } from './forwarder.js';
 export type { SandboxDeps, SandboxLike } from './run-handlers.js';
 export type { AgentDeps } from './agent/agent-handlers.js';
+export type { TelemetryDeps } from './telemetry/telemetry-handlers.js';
+export {
+  DEFAULT_PANELS_FILE,
+  loadTelemetryPanels,
+  type PanelDefinition,
+} from './telemetry/telemetry-panels.js';
 export type { AgentModel, AgentModelFactory, AgentModelResult } from './agent/agent-model.js';
 
 /** Everything the gateway needs; main.ts builds it from the config, tests from their fixtures. */
@@ -49,6 +56,11 @@ export interface AppDeps {
   agent?: Partial<AgentDeps>;
   /** The built studio-ui to serve on `/` (assets, SPA fallback); the gateway serves only the API without it. */
   studioUiDir?: string;
+  /**
+   * The admin dashboard's telemetry (telemetry.snapshot): the panels, and Prometheus when there is one (else the
+   * api scrapes itself and `services`). Without it telemetry.snapshot answers method_not_found.
+   */
+  telemetry?: TelemetryDeps;
   /** Prometheus metrics, served at GET /metrics (`beforeScrape` refreshes gauges read elsewhere). */
   metrics?: { registry: Registry; beforeScrape?: () => void };
   /** JSON-RPC transport limits. */
@@ -131,6 +143,14 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
         : prewarmOnOpen(projectRpc, { sandbox: deps.sandbox, files })),
       ...runRpc,
       ...agentRpc,
+      ...(deps.telemetry === undefined
+        ? {}
+        : telemetryHandlers({
+            telemetry: deps.telemetry,
+            services: deps.services,
+            metrics: deps.metrics,
+            fetch: deps.fetch,
+          })),
     },
   });
   if (deps.studioUiDir !== undefined) await registerStudioUi(app, deps.studioUiDir);

@@ -17,7 +17,7 @@ import {
 } from '@cyber/sandbox';
 import { createMetricsRegistry, createSandboxMetrics, loggerOptions } from '@cyber/telemetry';
 import closeWithGrace from 'close-with-grace';
-import { buildApp } from './app.js';
+import { buildApp, loadTelemetryPanels } from './app.js';
 import { observedSandbox } from './observed-sandbox.js';
 
 const MiB = 1024 * 1024;
@@ -25,6 +25,9 @@ const MiB = 1024 * 1024;
 const config = loadApiConfig(process.env);
 const registry = createMetricsRegistry();
 const sandboxMetrics = createSandboxMetrics(registry);
+
+// Read before anything opens, so a missing or malformed panels file stops the start with its own message.
+const telemetryPanels = await loadTelemetryPanels(config.telemetryPanelsFile);
 
 const database = await createDatabase(config.database);
 await migrate(database.db);
@@ -70,6 +73,7 @@ const app = await buildApp({
   agent: { defaultModel: config.agent.defaultModel, maxTokensPerStep: config.agent.maxTokensPerStep },
   logger: loggerOptions({ service: 'api', level: config.telemetry.logLevel }),
   metrics: { registry, beforeScrape: () => sandboxMetrics.warmPool.set(runner.warmIdle) },
+  telemetry: { panels: telemetryPanels, prometheusUrl: config.prometheusUrl },
   onClose: async () => {
     await runner.close();
     await verifier.close();

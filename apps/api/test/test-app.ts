@@ -15,6 +15,7 @@ import { loadAuthConfig } from '@cyber/config';
 import type { Role } from '@cyber/contract';
 import { createDatabase } from '@cyber/db';
 import { createTestDatabase, type TestDatabase } from '@cyber/db/testing';
+import { createMetricsRegistry, type Registry } from '@cyber/telemetry';
 import type { FastifyInstance } from 'fastify';
 import { Redis } from 'ioredis';
 import { buildApp, type AppDeps } from '../src/app.js';
@@ -48,6 +49,8 @@ export interface TestApp {
   projectsDir: string;
   /** Base URL of the real auth app (loopback). */
   authUrl: string;
+  /** The gateway's metrics registry, with `metrics: true`. */
+  registry: Registry | undefined;
   /** Creates a user through auth (users.create as the admin), logs them in and gives them an API key. */
   user(role: Role): Promise<TestUser>;
   /** Calls the auth app directly (e.g. keys.create with a role cap) as `user`. */
@@ -71,6 +74,12 @@ export interface TestAppOptions {
   files?: Partial<AppDeps['files']>;
   services?: AppDeps['services'];
   sandbox?: AppDeps['sandbox'];
+  /** The gateway's telemetry (telemetry.snapshot). */
+  telemetry?: AppDeps['telemetry'];
+  /** Gives the gateway and the auth app each a metrics registry and GET /metrics. */
+  metrics?: boolean;
+  /** Makes `services.auth` the test's real auth app (with `services` or the unreachable default for llmserver). */
+  forwardToAuth?: boolean;
 }
 
 /** The real auth app on `url`'s database, listening on loopback. */
@@ -82,7 +91,7 @@ interface TestAuthService {
   close(): Promise<void>;
 }
 
-async function startAuth(databaseUrl: string): Promise<TestAuthService> {
+async function startAuth(databaseUrl: string, metrics: boolean): Promise<TestAuthService> {
   const redisUrl = process.env.CYBER_REDIS_URL;
   if (!redisUrl) throw new Error('CYBER_REDIS_URL is not set: run scripts/infra.sh up');
   const redisPrefix = `test:api:${randomUUID()}:`;
@@ -102,6 +111,7 @@ async function startAuth(databaseUrl: string): Promise<TestAuthService> {
     config,
     database: await createDatabase({ driver: 'pg', url: databaseUrl, poolSize: 4 }),
     redis: new Redis(redisUrl),
+    ...(metrics ? { metrics: { registry: createMetricsRegistry() } } : {}),
     onBootstrapAdmin: () => undefined,
   });
   await app.listen({ port: 0, host: '127.0.0.1' });
@@ -158,17 +168,23 @@ interface LoginResult {
 export async function startTestApp(options: TestAppOptions = {}): Promise<TestApp> {
   const database = await createTestDatabase({ driver: 'pg', adminUrl: process.env.CYBER_DATABASE_URL });
   if (database.url === undefined) throw new Error('test database has no URL');
-  const auth = await startAuth(database.url);
+  const auth = await startAuth(database.url, options.metrics === true);
   const admin = await auth.call<LoginResult>('auth.login', { username: 'admin', password: ADMIN_PASSWORD });
   const dataDir = await mkdtemp(join(tmpdir(), 'cyber-api-test-'));
   const projectsDir = join(dataDir, 'projects');
+  const registry = options.metrics === true ? createMetricsRegistry() : undefined;
   const app = await buildApp({
     database,
     authenticate: (headers, meta) => auth.verifier.authenticate(headers, { clientAddress: meta.ip }),
     projectsDir,
     files: { maxFileBytes: 1024 * 1024, maxProjectBytes: 8 * 1024 * 1024, ...options.files },
-    services: options.services ?? { auth: 'http://127.0.0.1:9', llmserver: 'http://127.0.0.1:9' },
+    services: {
+      ...(options.services ?? { auth: 'http://127.0.0.1:9', llmserver: 'http://127.0.0.1:9' }),
+      ...(options.forwardToAuth === true ? { auth: auth.url } : {}),
+    },
     ...(options.sandbox === undefined ? {} : { sandbox: options.sandbox }),
+    ...(options.telemetry === undefined ? {} : { telemetry: options.telemetry }),
+    ...(registry === undefined ? {} : { metrics: { registry } }),
   });
 
   const rpc = async (
@@ -198,6 +214,7 @@ export async function startTestApp(options: TestAppOptions = {}): Promise<TestAp
     dataDir,
     projectsDir,
     authUrl: auth.url,
+    registry,
     async user(role) {
       const username = `${role}-${randomBytes(4).toString('hex')}`;
       await auth.call('users.create', { username, role, password: USER_PASSWORD }, admin.accessToken);

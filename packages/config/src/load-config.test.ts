@@ -18,7 +18,8 @@ describe('defaults', () => {
     expect(config.http).toEqual({ host: '127.0.0.1', port: 7401 });
     expect(config.authUrl).toBe('http://127.0.0.1:7402');
     expect(config.llmUrl).toBe('http://127.0.0.1:7403');
-    expect(config.prometheusUrl).toBe('http://127.0.0.1:7490');
+    expect(config.prometheusUrl).toBeUndefined();
+    expect(config.telemetryPanelsFile).toBeUndefined();
     expect(config.database).toEqual({
       driver: 'pg',
       url: 'postgres://cyber:cyber@127.0.0.1:7432/cyber',

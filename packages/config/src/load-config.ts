@@ -3,7 +3,7 @@
 import { availableParallelism } from 'node:os';
 import { z } from 'zod';
 import { ConfigError, type ConfigIssue } from './config-error.js';
-import { boolean, integer, oneOf, optionalText, text, type Env } from './env-values.js';
+import { boolean, integer, oneOf, optionalText, text, url, type Env } from './env-values.js';
 import {
   DEFAULT_PORTS,
   dataDirSchema,
@@ -96,8 +96,13 @@ export interface ApiConfig {
   authUrl: string;
   /** Base URL of llmserver, where `llm.*` and `models.*` are forwarded. */
   llmUrl: string;
-  /** Base URL of Prometheus, queried for the admin dashboard's telemetry. */
-  prometheusUrl: string;
+  /**
+   * Base URL of Prometheus (`CYBER_PROMETHEUS_URL`), queried for the admin dashboard's telemetry. Unset by
+   * default: the api then scrapes the services' own `/metrics` instead.
+   */
+  prometheusUrl: string | undefined;
+  /** The PromQL of the telemetry panels (`CYBER_TELEMETRY_PANELS_FILE`); `metrics/panels.json` by default. */
+  telemetryPanelsFile: string | undefined;
   /** Root directory for everything stored on disk; projects live in `<dataDir>/projects`. */
   dataDir: string;
   /** Directory of the built studio-ui to serve; when absent the gateway serves only the API. */
@@ -151,7 +156,12 @@ const apiSections = {
   http: httpSchema('API', DEFAULT_PORTS.api),
   authUrl: serviceUrlSchema('CYBER_AUTH_URL', DEFAULT_PORTS.auth),
   llmUrl: serviceUrlSchema('CYBER_LLM_URL', DEFAULT_PORTS.llmserver),
-  prometheusUrl: serviceUrlSchema('CYBER_PROMETHEUS_URL', DEFAULT_PORTS.prometheus),
+  prometheusUrl: z
+    .object({ CYBER_PROMETHEUS_URL: url({ protocols: ['http', 'https'] }) })
+    .transform((env): string | undefined => env.CYBER_PROMETHEUS_URL),
+  telemetryPanelsFile: z
+    .object({ CYBER_TELEMETRY_PANELS_FILE: optionalText() })
+    .transform((env): string | undefined => env.CYBER_TELEMETRY_PANELS_FILE),
   dataDir: dataDirSchema,
   studioUiDir: z
     .object({ CYBER_STUDIO_UI_DIR: optionalText() })

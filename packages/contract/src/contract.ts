@@ -18,6 +18,7 @@ import { modelsMethods } from './methods/models.js';
 import { projectMethods } from './methods/project.js';
 import { runMethods } from './methods/run.js';
 import { systemMethods } from './methods/system.js';
+import { telemetryMethods } from './methods/telemetry.js';
 import { usageMethods } from './methods/usage.js';
 import { usersMethods } from './methods/users.js';
 
@@ -39,6 +40,7 @@ export const METHOD_FAMILIES = {
   llm: llmMethods,
   models: modelsMethods,
   agent: agentMethods,
+  telemetry: telemetryMethods,
 } as const satisfies Record<string, Record<string, MethodDef>>;
 
 /** Name of a method family (the part of a method name before the first dot). */
@@ -65,6 +67,7 @@ export const FAMILY_SERVICE = {
   llm: 'llmserver',
   models: 'llmserver',
   agent: 'api',
+  telemetry: 'api',
 } as const satisfies Record<MethodFamily, ServiceName>;
 
 /** Every JSON-RPC method of the product, keyed by its wire name (`family.verb`). */
@@ -82,6 +85,7 @@ export const contract = {
   ...llmMethods,
   ...modelsMethods,
   ...agentMethods,
+  ...telemetryMethods,
 } as const satisfies Record<string, MethodDef>;
 
 /** The contract's type; transports and clients are generic over it. */

@@ -144,3 +144,12 @@ export {
   EditStatus,
   agentMethods,
 } from './methods/agent.js';
+export {
+  TelemetryPanelReading,
+  TelemetryScrape,
+  TelemetrySeries,
+  TelemetrySnapshot,
+  TelemetrySourceKind,
+  TelemetrySummary,
+  telemetryMethods,
+} from './methods/telemetry.js';
