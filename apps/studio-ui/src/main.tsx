@@ -8,6 +8,11 @@ import './styles.css';
 const root = document.getElementById('root');
 if (root === null) throw new Error('index.html has no #root');
 
+// On a project page the editor is what the user waits for: fetch and compile Monaco (the largest chunk) while the
+// session refresh, project.open and fs.read are answered, instead of after them. The module is cached, so the
+// IDE's lazy import later resolves at once.
+if (window.location.pathname.startsWith('/p/')) void import('./ide/CodeEditor.tsx');
+
 createRoot(root).render(
   <StrictMode>
     <ThemeProvider>

@@ -1,7 +1,7 @@
 // Monaco from the bundle, never from a CDN: @monaco-editor/react's loader is pointed at the imported module,
 // and the language workers are Vite worker chunks served by the gateway like every other asset.
 import { loader } from '@monaco-editor/react';
-import * as monaco from 'monaco-editor';
+import * as monaco from './monaco-editor.ts';
 import EditorWorker from 'monaco-editor/editor/editor.worker?worker';
 import CssWorker from 'monaco-editor/language/css/css.worker?worker';
 import HtmlWorker from 'monaco-editor/language/html/html.worker?worker';
