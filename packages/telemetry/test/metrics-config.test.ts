@@ -9,6 +9,7 @@ import { describe, expect, it } from 'vitest';
 import {
   createLlmMetrics,
   createMetricsRegistry,
+  createRpcServerMetrics,
   createSandboxMetrics,
   createUsageSinkMetrics,
   metricsPlugin,
@@ -32,6 +33,7 @@ async function exportedNames(): Promise<Set<string>> {
   createLlmMetrics(registry);
   createSandboxMetrics(registry);
   createUsageSinkMetrics(registry);
+  createRpcServerMetrics(registry);
   const app = Fastify();
   await app.register(metricsPlugin, { registry });
   await app.ready();
@@ -50,7 +52,7 @@ async function exportedNames(): Promise<Set<string>> {
 function metricNamesIn(expr: string): string[] {
   const words = expr.match(/[a-z_][a-z0-9_]*(?=\s*[{[)]|\s*$|\s+[<>=!]|\s*\/|\s+and\b)/g) ?? [];
   return words.filter((word) =>
-    /_(total|seconds|bytes|events|containers|open|bucket|count)$|^up$/.test(word),
+    /_(total|seconds|bytes|events|messages|containers|open|bucket|count)$|^up$/.test(word),
   );
 }
 
@@ -84,6 +86,10 @@ describe('metrics/', () => {
         'HighP99Latency',
         'UsageOutboxGrowing',
         'UsageConsumerLag',
+        'UsageConsumerLagAge',
+        'UsageConsumerStalled',
+        'RpcMethodErrorRatio',
+        'RpcMethodHighP99Latency',
         'SandboxFailures',
         'ModelDiskLow',
       ]),
