@@ -4,7 +4,7 @@
 import type { FilesConfig } from '@cyber/config';
 import type { Database } from '@cyber/db';
 import { rpcServer, type Authenticate, type RpcLimits } from '@cyber/rpc-server';
-import { metricsPlugin, type Registry } from '@cyber/telemetry';
+import { createRpcServerMetrics, metricsPlugin, type Registry } from '@cyber/telemetry';
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
 import { agentHandlers, type AgentDeps } from './agent/agent-handlers.js';
 import { LlmServerModel } from './agent/agent-model.js';
@@ -61,7 +61,10 @@ export interface AppDeps {
    * api scrapes itself and `services`). Without it telemetry.snapshot answers method_not_found.
    */
   telemetry?: TelemetryDeps;
-  /** Prometheus metrics, served at GET /metrics (`beforeScrape` refreshes gauges read elsewhere). */
+  /**
+   * Prometheus metrics, served at GET /metrics (`beforeScrape` refreshes gauges read elsewhere); JSON-RPC calls
+   * are recorded per method into the same registry.
+   */
   metrics?: { registry: Registry; beforeScrape?: () => void };
   /** JSON-RPC transport limits. */
   rpcLimits?: RpcLimits;
@@ -135,6 +138,8 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   await app.register(rpcServer, {
     authenticate: deps.authenticate,
     ...(deps.rpcLimits === undefined ? {} : { limits: deps.rpcLimits }),
+    // rpc_server_call_duration_seconds{method,outcome}: forwarded calls count here and in the owning service.
+    ...(deps.metrics ? { onCallEnd: createRpcServerMetrics(deps.metrics.registry).onCallEnd } : {}),
     handlers: {
       ...forwardingHandlers({ services: deps.services, ...(deps.fetch ? { fetch: deps.fetch } : {}) }),
       // With a sandbox, opening a project prewarms a container for the caller's next run.
