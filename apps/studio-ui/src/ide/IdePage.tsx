@@ -14,6 +14,7 @@ import { bytesToBase64 } from './bytes.ts';
 import { checkPath, joinPath, parentOf } from './file-tree.ts';
 import { FileTree } from './FileTree.tsx';
 import { languageOf, runtimeOf } from './language.ts';
+import { isDirty, withServerFile, type Tab } from './open-tabs.ts';
 import { zipFiles } from './zip.ts';
 
 const CodeEditor = lazy(() => import('./CodeEditor.tsx'));
@@ -22,18 +23,6 @@ const CodeEditor = lazy(() => import('./CodeEditor.tsx'));
 interface Props {
   user: User;
   projectId: string;
-}
-
-/** An open file. */
-interface Tab {
-  path: string;
-  /** What the editor holds. */
-  content: string;
-  /** What the server has at `version` (dirty when content differs). */
-  saved: string;
-  version: string;
-  /** Binary files are listed but not edited. */
-  binary: boolean;
 }
 
 type Load =
@@ -61,10 +50,7 @@ export function IdePage({ user, projectId }: Props) {
   const project = load.state === 'ready' ? load.project : undefined;
   const canEdit = canWrite(user) && project !== undefined && project.access !== 'read';
   const activeTab = tabs.find((tab) => tab.path === activePath);
-  const dirtyPaths = useMemo(
-    () => new Set(tabs.filter((tab) => tab.content !== tab.saved).map((tab) => tab.path)),
-    [tabs],
-  );
+  const dirtyPaths = useMemo(() => new Set(tabs.filter(isDirty).map((tab) => tab.path)), [tabs]);
 
   const refreshTree = useCallback(async () => {
     try {
@@ -116,6 +102,31 @@ export function IdePage({ user, projectId }: Props) {
     [rpc, projectId],
   );
 
+  /**
+   * A file changed on the server (an accepted agent edit): its open tab shows the new content and version,
+   * unless the tab has unsaved changes, which are kept (saving them then asks what to do about the conflict).
+   */
+  const reloadFile = useCallback(
+    async (path: string) => {
+      const open = tabsRef.current.find((tab) => tab.path === path);
+      if (open === undefined || open.binary) return;
+      try {
+        const file = await rpc.call('fs.read', { projectId, path, encoding: 'utf8' });
+        const current = tabsRef.current.find((tab) => tab.path === path);
+        setTabs((previous) => withServerFile(previous, path, file));
+        if (current !== undefined && isDirty(current) && current.version !== file.version) {
+          setNotice({
+            text: `${path} changed on the server; your unsaved changes are kept (saving asks what to do).`,
+            error: false,
+          });
+        }
+      } catch (error) {
+        setNotice({ text: `${path}: ${errorText(error)}`, error: true });
+      }
+    },
+    [rpc, projectId],
+  );
+
   // `?file=path` opens that file (deep links, reloads); the open tab is kept in the URL.
   useEffect(() => {
     const file = new URLSearchParams(window.location.search).get('file');
@@ -143,7 +154,7 @@ export function IdePage({ user, projectId }: Props) {
         return next;
       });
     };
-    if (tab !== undefined && tab.content !== tab.saved) {
+    if (tab !== undefined && isDirty(tab)) {
       setDialog(
         <ConfirmDialog
           title="Unsaved changes"
@@ -446,7 +457,7 @@ export function IdePage({ user, projectId }: Props) {
             className="flex h-9 shrink-0 items-stretch overflow-x-auto border-b border-border bg-surface"
           >
             {tabs.map((tab) => {
-              const dirty = tab.content !== tab.saved;
+              const dirty = isDirty(tab);
               const active = tab.path === activePath;
               return (
                 <div
@@ -548,6 +559,7 @@ export function IdePage({ user, projectId }: Props) {
               user={user}
               activePath={activePath}
               openFile={(path) => void openFile(path)}
+              reloadFile={(path) => void reloadFile(path)}
               refreshTree={() => void refreshTree()}
             />
           </aside>

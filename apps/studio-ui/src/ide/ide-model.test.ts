@@ -4,6 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { base64ToBytes, bytesToBase64 } from './bytes.ts';
 import { buildTree, checkPath, visiblePaths } from './file-tree.ts';
 import { languageOf, runtimeOf } from './language.ts';
+import { withServerFile, type Tab } from './open-tabs.ts';
 import { zipFiles } from './zip.ts';
 
 const entry = (path: string, type: FsEntry['type'] = 'file'): FsEntry => ({
@@ -73,5 +74,37 @@ describe('zip and base64', () => {
     expect(Object.keys(archive).sort()).toEqual(['a.txt', 'dir/blob.bin']);
     expect(archive['dir/blob.bin']).toEqual(bytes);
     expect(new TextDecoder().decode(archive['a.txt'])).toBe('hi');
+  });
+});
+
+describe('open tabs after a change on the server', () => {
+  const tab = (path: string, change: Partial<Tab> = {}): Tab => ({
+    path,
+    content: 'old\n',
+    saved: 'old\n',
+    version: 'v1',
+    binary: false,
+    ...change,
+  });
+  const server = { content: 'new\n', version: 'v2' };
+
+  it('shows the new content and version in a clean tab of the file and leaves other tabs alone', () => {
+    const other = tab('b.py');
+    expect(withServerFile([tab('a.py'), other], 'a.py', server)).toEqual([
+      tab('a.py', { content: 'new\n', saved: 'new\n', version: 'v2' }),
+      other,
+    ]);
+  });
+
+  it('keeps unsaved changes and the old version, so saving meets the conflict', () => {
+    const dirty = tab('a.py', { content: 'mine\n' });
+    expect(withServerFile([dirty], 'a.py', server)).toEqual([dirty]);
+  });
+
+  it('leaves binary tabs and tabs already at that version as they are', () => {
+    const binary = tab('a.bin', { binary: true, content: '', saved: '' });
+    const current = tab('a.py', { version: 'v2' });
+    expect(withServerFile([binary], 'a.bin', server)).toEqual([binary]);
+    expect(withServerFile([current], 'a.py', server)).toEqual([current]);
   });
 });

@@ -16,6 +16,11 @@ export interface ChatPanelProps {
   activePath: string | undefined;
   /** Opens a file in the editor (for proposed file changes). */
   openFile: (path: string) => void;
+  /**
+   * A file changed on the server (an accepted agent edit): re-reads its open tab, unless the tab has unsaved
+   * changes (saving those then meets the version conflict).
+   */
+  reloadFile: (path: string) => void;
   /** Re-reads the file tree after the agent changed files. */
   refreshTree: () => void;
 }

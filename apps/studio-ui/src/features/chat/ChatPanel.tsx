@@ -15,6 +15,7 @@ import {
   answerText,
   applyAgentEvent,
   applyTokenEvent,
+  changedFiles,
   failTurn,
   finishTurn,
   historyMessages,
@@ -36,7 +37,7 @@ function rememberedModel(): string | null {
 }
 
 /** The chat panel (mounted by the IDE through ChatPanelSlot). */
-export function ChatPanel({ project, user, activePath, openFile, refreshTree }: ChatPanelProps) {
+export function ChatPanel({ project, user, activePath, openFile, reloadFile, refreshTree }: ChatPanelProps) {
   const rpc = useRpc();
   const balance = useBalance();
   const [models, setModels] = useState<Model[] | undefined>(undefined);
@@ -127,6 +128,8 @@ export function ChatPanel({ project, user, activePath, openFile, refreshTree }: 
         signal,
         onNotification: (event: AgentEvent) => {
           if (event.kind === 'turnStarted') setSessionId(event.sessionId);
+          // An edit auto-applied during the turn changed the file under an open tab.
+          if (event.kind === 'edit') changedFiles([event.edit]).forEach(reloadFile);
           update(turn.id, (t) => applyAgentEvent(t, event));
         },
       },
@@ -186,10 +189,11 @@ export function ChatPanel({ project, user, activePath, openFile, refreshTree }: 
       editIds: [edit.id],
     });
     setTurns((current) => updateEdits(current, result.edits));
-    if (result.edits.some((decided) => decided.status === 'applied')) {
-      refreshTree();
-      if (edit.operation !== 'delete') openFile(edit.path);
-    }
+    const changed = changedFiles(result.edits);
+    if (result.edits.some((decided) => decided.status === 'applied')) refreshTree();
+    // An open tab of a changed file shows the new content; the file is opened when it was not.
+    changed.forEach(reloadFile);
+    if (changed.includes(edit.path)) openFile(edit.path);
   };
 
   const newChat = () => {

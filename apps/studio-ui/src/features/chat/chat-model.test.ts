@@ -6,6 +6,7 @@ import {
   answerText,
   applyAgentEvent,
   applyTokenEvent,
+  changedFiles,
   failTurn,
   finishTurn,
   historyMessages,
@@ -193,6 +194,23 @@ describe('turns', () => {
       { role: 'assistant', content: '' },
     ]);
     expect(totalUsage([done, failed, done]).cost).toBe(300);
+  });
+});
+
+describe('changedFiles', () => {
+  it('names each file an applied edit wrote once, and neither pending, rejected nor deleted ones', () => {
+    const id = (n: number) => `00000000-0000-4000-8000-00000000001${n}`;
+    expect(
+      changedFiles([
+        edit({ id: id(1), status: 'applied', path: 'a.py' }),
+        edit({ id: id(2), status: 'applied', path: 'a.py', operation: 'searchReplace' }),
+        edit({ id: id(3), status: 'applied', path: 'new.py', operation: 'create' }),
+        edit({ id: id(4), status: 'pending', path: 'b.py' }),
+        edit({ id: id(5), status: 'rejected', path: 'c.py' }),
+        edit({ id: id(6), status: 'conflict', path: 'd.py' }),
+        edit({ id: id(7), status: 'applied', path: 'gone.py', operation: 'delete' }),
+      ]),
+    ).toEqual(['a.py', 'new.py']);
   });
 });
 

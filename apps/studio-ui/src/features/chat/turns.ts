@@ -157,6 +157,14 @@ export function updateEdits(turns: Turn[], edits: readonly EditProposal[]): Turn
   });
 }
 
+/** Paths whose content an applied edit changed on the server (deleted files are not among them). */
+export function changedFiles(edits: readonly EditProposal[]): string[] {
+  const paths = edits
+    .filter((edit) => edit.status === 'applied' && edit.operation !== 'delete')
+    .map((edit) => edit.path);
+  return [...new Set(paths)];
+}
+
 /** Marks a turn finished with the server's usage. */
 export function finishTurn(turn: Turn, outcome: { usage: Usage; finishReason: string }): Turn {
   return {
