@@ -4,8 +4,8 @@
 // would with one partition: the first started reads, the others wait and take over, from the last committed
 // offset, when it stops. The consumer gives the same guarantees as the Kafka one: a chunk is committed only
 // after its handler resolved, a failed chunk is offered again after a backoff (nothing skipped), a new group
-// starts at the oldest event, invalid messages are reported in the batch (never retried on their own), and
-// stop() waits for the chunk in hand.
+// starts at the oldest event, invalid messages are reported in the batch (never retried on their own),
+// stop() finishes and commits the chunk in hand, and `onLag` is told the group's lag as Kafka's is.
 //
 // The log lives in memory and is gone when the process exits; that is safe because of the usage outbox
 // (usage-outbox.ts), which keeps every event on disk until the ledger (tokens_used) confirms it booked
@@ -13,9 +13,15 @@
 // bus, open it with `resendUnbookedOnOpen: true`, so the events the lost log still held go to the new one.
 import { setTimeout as sleep } from 'node:timers/promises';
 import { RpcError } from '@cyber/contract';
-import type { RawMessage, UsageAdmin } from './usage-admin.js';
-import { retryBackoffMs, toUsageBatch, type LogMessage } from './usage-batch.js';
-import type { UsageBatch, UsageConsumer, UsageConsumerOptions } from './usage-consumer.js';
+import type { UsageAdmin } from './usage-admin.js';
+import {
+  retryBackoffMs,
+  toUsageBatch,
+  type LogMessage,
+  type UsageBatch,
+  type UsageBatchConsumerOptions,
+  type UsageConsumer,
+} from './usage-batch.js';
 import { encodeUsageEvent, USAGE_TOPIC } from './usage-event.js';
 import type { UsageProducer } from './usage-producer.js';
 
@@ -25,18 +31,16 @@ export interface InProcessProducerOptions {
   topic?: string;
 }
 
-/** Options of {@link InProcessUsageBus.consumer}: the part of {@link UsageConsumerOptions} that is not Kafka's. */
-export type InProcessConsumerOptions = Pick<
-  UsageConsumerOptions,
-  'groupId' | 'topic' | 'maxBatchSize' | 'handleBatch' | 'logger'
->;
-
 /** An in-process stand-in for the Kafka cluster of the usage stream. */
 export interface InProcessUsageBus {
   /** A producer of this bus; like Kafka's, `connect()` it before `send()`. */
   producer(options?: InProcessProducerOptions): UsageProducer;
-  /** A consumer of this bus, with the delivery guarantees of {@link createUsageConsumer}. */
-  consumer(options: InProcessConsumerOptions): UsageConsumer;
+  /**
+   * A consumer of this bus, with the delivery guarantees of `createUsageConsumer`. Takes the Kafka consumer's
+   * options too (a `UsageConsumerOptions` is a {@link UsageBatchConsumerOptions}); their connection and
+   * group settings mean nothing here and are ignored.
+   */
+  consumer(options: UsageBatchConsumerOptions): UsageConsumer;
   /** Topic and group housekeeping on this bus (tests, tools); one partition per topic. */
   admin(): UsageAdmin;
   /** Stops every consumer (each finishes its chunk in hand), refuses further sends and drops the log. */
@@ -60,6 +64,7 @@ interface Group {
 }
 
 const PARTITION = 0;
+const DEFAULT_LAG_INTERVAL_MS = 5_000;
 
 /** Creates an empty bus; create one per studio process and close it last. */
 export function createInProcessUsageBus(): InProcessUsageBus {
@@ -98,6 +103,11 @@ export function createInProcessUsageBus(): InProcessUsageBus {
     return found;
   }
 
+  /** Messages of `topic` the group has not committed yet (all of them for a group with no commit). */
+  function lagOf(groupId: string, topic: string): number {
+    return (topics.get(topic)?.length ?? 0) - (groups.get(groupId)?.committed.get(topic) ?? 0);
+  }
+
   function append(topic: string, messages: readonly StoredMessage[]): void {
     assertOpen();
     log(topic).push(...messages);
@@ -128,12 +138,13 @@ export function createInProcessUsageBus(): InProcessUsageBus {
     };
   }
 
-  function consumer(options: InProcessConsumerOptions): UsageConsumer {
+  function consumer(options: UsageBatchConsumerOptions): UsageConsumer {
     const topic = options.topic ?? USAGE_TOPIC;
     const maxBatchSize = options.maxBatchSize ?? 1000;
     let member: Member | null = null;
     let stopping = new AbortController();
     let loop: Promise<void> = Promise.resolve();
+    let lagTimer: NodeJS.Timeout | undefined;
 
     function members(): Member[] {
       const byTopic = group(options.groupId).members;
@@ -162,14 +173,14 @@ export function createInProcessUsageBus(): InProcessUsageBus {
       }
     }
 
-    async function run(self: Member): Promise<void> {
+    async function run(me: Member): Promise<void> {
       // Never call the handler from inside start(): Kafka's consumer delivers asynchronously too.
       await new Promise((resolve) => setImmediate(resolve));
       while (!stopping.signal.aborted) {
         const woken = wake.promise;
         const position = group(options.groupId).committed.get(topic) ?? 0;
         const pending = log(topic).slice(position, position + maxBatchSize);
-        if (members()[0] !== self || pending.length === 0) {
+        if (members()[0] !== me || pending.length === 0) {
           await woken;
           continue;
         }
@@ -195,11 +206,22 @@ export function createInProcessUsageBus(): InProcessUsageBus {
           members().push(member);
           running.add(self);
           loop = run(member);
+          const { onLag } = options;
+          if (onLag !== undefined) {
+            const report = (): void => {
+              if (member) onLag(lagOf(options.groupId, topic));
+            };
+            setImmediate(report);
+            lagTimer = setInterval(report, options.lagIntervalMs ?? DEFAULT_LAG_INTERVAL_MS);
+            lagTimer.unref();
+          }
         }),
       async stop() {
         const leaving = member;
         if (!leaving) return;
         stopping.abort();
+        clearInterval(lagTimer);
+        lagTimer = undefined;
         notify();
         await loop;
         const list = members();
@@ -214,20 +236,20 @@ export function createInProcessUsageBus(): InProcessUsageBus {
   }
 
   function admin(): UsageAdmin {
-    const housekeeping = {
-      ensureTopic: ({ topic }: { topic: string }) =>
+    return {
+      ensureTopic: ({ topic }) =>
         settled(() => {
           assertOpen();
           log(topic);
         }),
-      deleteTopics(names: string[]) {
+      deleteTopics(names) {
         for (const name of names) {
           topics.delete(name);
           for (const found of groups.values()) found.committed.delete(name);
         }
         return Promise.resolve();
       },
-      deleteGroups(groupIds: string[]) {
+      deleteGroups(groupIds) {
         for (const groupId of groupIds) {
           const found = groups.get(groupId);
           if (found && [...found.members.values()].some((list) => list.length > 0))
@@ -238,24 +260,20 @@ export function createInProcessUsageBus(): InProcessUsageBus {
         for (const groupId of groupIds) groups.delete(groupId);
         return Promise.resolve();
       },
-      sendRaw: (topic: string, messages: readonly RawMessage[]) =>
+      sendRaw: (topic, messages) =>
         settled(() =>
           append(
             topic,
             messages.map(({ key, value }) => ({ key, value })),
           ),
         ),
-      committedOffsets(groupId: string, topic: string) {
+      committedOffsets(groupId, topic) {
         const committed = groups.get(groupId)?.committed.get(topic);
         return Promise.resolve(new Map([[PARTITION, committed === undefined ? -1n : BigInt(committed)]]));
       },
-      consumerLag(groupId: string, topic: string) {
-        const length = topics.get(topic)?.length ?? 0;
-        return Promise.resolve(length - (groups.get(groupId)?.committed.get(topic) ?? 0));
-      },
+      consumerLag: (groupId, topic) => Promise.resolve(lagOf(groupId, topic)),
       close: () => Promise.resolve(),
     };
-    return housekeeping;
   }
 
   return {

@@ -8,13 +8,13 @@ export {
 } from './usage-event.js';
 export type { KafkaConnectionOptions, UsageLogger } from './kafka-client.js';
 export { createUsageProducer, type UsageProducer, type UsageProducerOptions } from './usage-producer.js';
-export {
-  createUsageConsumer,
-  type InvalidUsageMessage,
-  type UsageBatch,
-  type UsageConsumer,
-  type UsageConsumerOptions,
-} from './usage-consumer.js';
+export { createUsageConsumer, type UsageConsumerOptions } from './usage-consumer.js';
+export type {
+  InvalidUsageMessage,
+  UsageBatch,
+  UsageBatchConsumerOptions,
+  UsageConsumer,
+} from './usage-batch.js';
 export {
   createUsageAdmin,
   type EnsureTopicOptions,
@@ -31,7 +31,6 @@ export {
 } from './usage-outbox.js';
 export {
   createInProcessUsageBus,
-  type InProcessConsumerOptions,
   type InProcessProducerOptions,
   type InProcessUsageBus,
 } from './in-process-bus.js';

@@ -1,7 +1,72 @@
-// What every usage transport (Kafka, the in-process bus) shares once messages are read: turning a run of log
-// messages into a UsageBatch, and the backoff between attempts of a failing handler.
-import type { InvalidUsageMessage, UsageBatch } from './usage-consumer.js';
+// What every usage transport (Kafka, the in-process bus) shares: the batch a handler gets, the consumer's
+// interface and transport-independent options, turning a run of log messages into a batch, and the backoff
+// between attempts of a failing handler.
+import type { UsageLogger } from './kafka-client.js';
 import { decodeUsageMessage, type UsageEvent } from './usage-event.js';
+
+/** A message that failed the usage event schema; the handler parks it (dead letter), it is never retried. */
+export interface InvalidUsageMessage {
+  topic: string;
+  partition: number;
+  /** Kafka offset, as a decimal string (int64). */
+  offset: string;
+  key: string | null;
+  /** The raw value as UTF-8 (at most 64 KiB of it), for an operator to inspect. */
+  value: string | null;
+  /** Why it was refused. */
+  error: string;
+}
+
+/** One chunk of one partition, in offset order. */
+export interface UsageBatch {
+  topic: string;
+  partition: number;
+  /** Valid events, in offset order. */
+  events: UsageEvent[];
+  /** Kafka offset of each event (same index as `events`), for parking one by its position. */
+  eventOffsets: string[];
+  /** Messages that failed the schema. */
+  invalid: InvalidUsageMessage[];
+  /** Offset of the last message in this chunk; committed (+1) once the handler returns. */
+  lastOffset: string;
+}
+
+/**
+ * What a usage consumer reads and how it hands events over, whatever carries them: Kafka
+ * (`createUsageConsumer`, which adds connection and group settings) or the in-process bus.
+ */
+export interface UsageBatchConsumerOptions {
+  /** Consumer group; every instance of the sink shares one so each event is handled by one of them. */
+  groupId: string;
+  /** Topic to read; `USAGE_TOPIC` (`llm.usage`) when absent. */
+  topic?: string;
+  /** Most messages per {@link UsageBatchConsumerOptions.handleBatch} call (one transaction). Default 1000. */
+  maxBatchSize?: number;
+  /**
+   * Writes one chunk in one database transaction and resolves after it committed. A rejection is logged and
+   * the same chunk is offered again after a backoff, for as long as this consumer owns the partition: a charge
+   * is never skipped.
+   */
+  handleBatch(batch: UsageBatch): Promise<void>;
+  /** Where handler failures are reported. */
+  logger?: UsageLogger;
+  /**
+   * Told the group's lag in messages (see `UsageAdmin.consumerLag`) right after start and then every
+   * {@link UsageBatchConsumerOptions.lagIntervalMs} while running (metrics). Not measured when absent. A stopped
+   * consumer reports nothing; the admin's `consumerLag` measures a group with no consumer.
+   */
+  onLag?: (messages: number) => void;
+  /** How often the lag is measured for {@link UsageBatchConsumerOptions.onLag}. Default 5 s. */
+  lagIntervalMs?: number;
+}
+
+/** A running (or stopped) usage consumer. */
+export interface UsageConsumer {
+  /** Joins the group and starts consuming; resolves once running. */
+  start(): Promise<void>;
+  /** Finishes the chunk in hand (its transaction and offset commit), leaves the group and disconnects. */
+  stop(): Promise<void>;
+}
 
 /** One message of a partition's log, as a transport read it. */
 export interface LogMessage {

@@ -2,7 +2,7 @@
 // own one-partition topic and group, so there is one order to compare) and the in-process bus of the standalone
 // studio. What auth's usage sink and llmserver's outbox rely on: order, commit only after the handler, a failed
 // chunk offered again with nothing skipped, a restarted group resuming after its last commit, invalid messages
-// reported once, stop() finishing the chunk in hand.
+// reported once, stop() finishing and committing the chunk in hand, and the group's lag told to onLag.
 import { randomUUID } from 'node:crypto';
 import { afterEach, describe, expect, it } from 'vitest';
 import {
@@ -10,8 +10,8 @@ import {
   createUsageAdmin,
   createUsageConsumer,
   createUsageProducer,
-  type InProcessConsumerOptions,
   type UsageAdmin,
+  type UsageBatchConsumerOptions,
   type UsageConsumer,
   type UsageEvent,
   type UsageProducer,
@@ -23,7 +23,7 @@ interface Opened {
   groupId: string;
   admin: UsageAdmin;
   producer(): Promise<UsageProducer>;
-  consumer(options: Omit<InProcessConsumerOptions, 'topic' | 'groupId'>): UsageConsumer;
+  consumer(options: Omit<UsageBatchConsumerOptions, 'topic' | 'groupId'>): UsageConsumer;
   close(): Promise<void>;
 }
 
@@ -174,6 +174,7 @@ describe.each([kafka, inProcess])('usage transport contract ($name)', (transport
     expect(ids(received)).toEqual(ids(sent));
     expect(largest).toBeLessThanOrEqual(7);
     await waitFor(async () => (await committed()) === 30n, 10_000, 'the commit of offset 30');
+    expect(await t.admin.consumerLag(t.groupId, t.topic)).toBe(0);
   }, 60_000);
 
   it('offers a failed chunk again until it succeeds, commits only then, and skips nothing', async () => {
@@ -233,6 +234,7 @@ describe.each([kafka, inProcess])('usage transport contract ($name)', (transport
     await waitFor(() => failures >= 1, 30_000, 'a failed attempt');
     await failing.stop();
     expect(await committed()).toBe(3n);
+    expect(await t.admin.consumerLag(t.groupId, t.topic)).toBe(3);
 
     const second: UsageEvent[] = [];
     await t
@@ -272,7 +274,7 @@ describe.each([kafka, inProcess])('usage transport contract ($name)', (transport
     expect(invalid).toEqual([{ offset: '1', value: '{"eventId":"broken"}' }]);
   }, 60_000);
 
-  it('finishes the chunk in hand on stop()', async () => {
+  it('finishes the chunk in hand on stop() and commits it', async () => {
     t = await transport.open();
     const producer = await t.producer();
     await producer.send(events(2));
@@ -296,5 +298,25 @@ describe.each([kafka, inProcess])('usage transport contract ($name)', (transport
     release();
     await stopping;
     expect(finished).toBe(true);
+    expect(await committed()).toBe(2n);
+  }, 60_000);
+
+  it('tells onLag the messages not yet committed, and 0 once the handler caught up', async () => {
+    t = await transport.open();
+    const producer = await t.producer();
+    await producer.send(events(5));
+    let release: () => void = () => undefined;
+    const gate = new Promise<void>((resolve) => (release = resolve));
+    const reported: number[] = [];
+    await t
+      .consumer({
+        lagIntervalMs: 100,
+        onLag: (messages) => reported.push(messages),
+        handleBatch: () => gate,
+      })
+      .start();
+    await waitFor(() => reported.includes(5), 30_000, 'a lag of 5 while the handler holds the chunk');
+    release();
+    await waitFor(() => reported.at(-1) === 0, 30_000, 'a lag of 0');
   }, 60_000);
 });
