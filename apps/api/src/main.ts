@@ -56,6 +56,7 @@ const runner = SandboxRunner.start({
   profileText: readFileSync(DEFAULT_PROFILE_PATH, 'utf8'),
   maxima,
   network: config.sandbox.network,
+  networkName: config.sandbox.networkName,
   warmPoolSize: config.sandbox.warmPoolSize,
   onContainerStarted: ({ language, seconds }) => sandboxMetrics.containerStart.observe({ language }, seconds),
 });

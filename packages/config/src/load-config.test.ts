@@ -132,6 +132,16 @@ describe('overrides', () => {
     expect(loadApiConfig({ CYBER_SANDBOX_NETWORK: raw }).sandbox.network).toBe(expected);
   });
 
+  it('names the sandboxes own network, and refuses a name Docker would not take', () => {
+    expect(loadApiConfig({}).sandbox.networkName).toBe('cyber-sandbox');
+    expect(loadApiConfig({ CYBER_SANDBOX_NETWORK_NAME: 'studio-runs' }).sandbox.networkName).toBe(
+      'studio-runs',
+    );
+    expect(() => loadApiConfig({ CYBER_SANDBOX_NETWORK_NAME: 'bad name' })).toThrow(
+      /CYBER_SANDBOX_NETWORK_NAME/,
+    );
+  });
+
   it('takes an explicit thread count and the argon2 cost', () => {
     expect(loadLlmConfig({ CYBER_LLM_THREADS: '3' }).inference.threads).toBe(3);
     expect(loadAuthConfig({ CYBER_ARGON2_MEMORY_KIB: '1024', CYBER_ARGON2_TIME_COST: '1' }).argon2).toEqual({

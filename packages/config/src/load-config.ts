@@ -60,6 +60,11 @@ export interface SandboxConfig {
   outputLimitBytes: number;
   /** Whether runs get a network; off by default so untrusted code cannot reach anything. */
   network: boolean;
+  /**
+   * The Docker network networked runs join: a bridge of the sandboxes' own (created when missing, inter-container
+   * traffic off), never one the services or data stores are on.
+   */
+  networkName: string;
   /** Containers kept started and idle to cut the latency of the next run. */
   warmPoolSize: number;
 }
@@ -195,6 +200,10 @@ const apiSections = {
       CYBER_SANDBOX_TIMEOUT_MS: integer({ default: 30_000, min: 100, max: 86_400_000 }),
       CYBER_SANDBOX_OUTPUT_LIMIT_BYTES: integer({ default: 1_048_576, min: 1024, max: 1_073_741_824 }),
       CYBER_SANDBOX_NETWORK: boolean(false),
+      CYBER_SANDBOX_NETWORK_NAME: z
+        .string()
+        .regex(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$/, 'a Docker network name')
+        .default('cyber-sandbox'),
       CYBER_SANDBOX_WARM_POOL: integer({ default: 1, min: 0, max: 64 }),
     })
     .transform((env): SandboxConfig => ({
@@ -205,6 +214,7 @@ const apiSections = {
       wallTimeMs: env.CYBER_SANDBOX_TIMEOUT_MS,
       outputLimitBytes: env.CYBER_SANDBOX_OUTPUT_LIMIT_BYTES,
       network: env.CYBER_SANDBOX_NETWORK,
+      networkName: env.CYBER_SANDBOX_NETWORK_NAME,
       warmPoolSize: env.CYBER_SANDBOX_WARM_POOL,
     })),
   database: databaseSchema,

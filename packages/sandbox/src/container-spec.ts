@@ -26,8 +26,11 @@ export interface ContainerSpecOptions {
   env?: Record<string, string>;
   /** Keep stdin open so the host can write to it (cold runs with stdin). */
   openStdin: boolean;
-  /** Gives the sandbox a network; off unless the admin turned it on. */
-  network: boolean;
+  /**
+   * The Docker network the sandbox joins (see sandbox-network.ts), or false for none at all: off unless the
+   * admin turned it on.
+   */
+  network: string | false;
   /** User of the container's main process. Default {@link SANDBOX_USER}. */
   user?: string;
   /** Value of the {@link SANDBOX_LABEL} label: `cold` or `warm`. */
@@ -52,9 +55,9 @@ export function containerSpec(options: ContainerSpecOptions): Docker.ContainerCr
     OpenStdin: options.openStdin,
     StdinOnce: options.openStdin,
     Tty: false,
-    NetworkDisabled: !options.network,
+    NetworkDisabled: options.network === false,
     HostConfig: {
-      NetworkMode: options.network ? 'bridge' : 'none',
+      NetworkMode: options.network === false ? 'none' : options.network,
       Binds: [`${options.workspaceDir}:/workspace:rw`],
       Memory: limits.memoryBytes,
       // Equal to Memory: no swap, so the memory limit is a hard one and the OOM killer ends a memory bomb.

@@ -25,5 +25,6 @@ export {
   type ContainerSpecOptions,
 } from './container-spec.js';
 export { BUILD_SCRIPT } from './sandbox-errors.js';
+export { DEFAULT_SANDBOX_NETWORK, ensureSandboxNetwork } from './sandbox-network.js';
 export { createDockerClient } from './docker-client.js';
 export type { OutputListener, OutputStream, StreamTotals } from './output-capture.js';

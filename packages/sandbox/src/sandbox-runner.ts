@@ -11,6 +11,7 @@ import { KEEPER_USER, SANDBOX_LABEL, SANDBOX_USER, containerSpec } from './conta
 import { OutputCapture, type OutputListener } from './output-capture.js';
 import { DEFAULT_LIMITS, containerLimitsKey, resolveLimits, type ResolvedLimits } from './sandbox-limits.js';
 import { toSandboxError } from './sandbox-errors.js';
+import { DEFAULT_SANDBOX_NETWORK, ensureSandboxNetwork } from './sandbox-network.js';
 import { validateProfile, type SeccompProfile } from './seccomp-profile.js';
 import { WarmPool, type WarmContainer, type WarmKey } from './warm-pool.js';
 
@@ -48,8 +49,13 @@ export interface SandboxRunnerOptions {
   images?: Partial<Record<RunLanguage, string>>;
   /** Idle warm containers kept per language; 0 (default) runs everything cold. */
   warmPoolSize?: number;
-  /** Gives sandboxes a network. Off by default and in the product unless an admin turns it on. */
+  /**
+   * Gives sandboxes a network. Off by default and in the product unless an admin turns it on. They then join
+   * their own bridge network, {@link SandboxRunnerOptions.networkName}, never the default bridge.
+   */
   network?: boolean;
+  /** The sandboxes' network, created when missing (see sandbox-network.ts). Default `cyber-sandbox`. */
+  networkName?: string;
   /** Background failures (pool refills, removals). Default: ignored. */
   onBackgroundError?: (error: unknown) => void;
   /** Told when a container has been created and started, with how long that took (metrics). */
@@ -211,7 +217,10 @@ export class SandboxRunner {
   readonly #maxima: ResolvedLimits;
   readonly #defaults: ResolvedLimits;
   readonly #images: Record<RunLanguage, string>;
-  readonly #network: boolean;
+  /** The network sandboxes join, or false for none. */
+  readonly #network: string | false;
+  /** Resolves once the sandboxes' network exists (checked once per runner; retried after a failure). */
+  #networkReady: Promise<void> | undefined;
   readonly #onBackgroundError: (error: unknown) => void;
   readonly #onContainerStarted: SandboxRunnerOptions['onContainerStarted'];
   readonly #owner = randomUUID();
@@ -226,7 +235,7 @@ export class SandboxRunner {
     this.#maxima = options.maxima;
     this.#defaults = options.defaults ?? DEFAULT_LIMITS;
     this.#images = { ...DEFAULT_IMAGES, ...options.images };
-    this.#network = options.network ?? false;
+    this.#network = options.network === true ? (options.networkName ?? DEFAULT_SANDBOX_NETWORK) : false;
     this.#onBackgroundError = options.onBackgroundError ?? ignoreGone;
     this.#onContainerStarted = options.onContainerStarted;
     this.#pool = new WarmPool({
@@ -417,6 +426,15 @@ export class SandboxRunner {
   }
 
   async #create(spec: Docker.ContainerCreateOptions): Promise<Docker.Container> {
+    if (this.#network !== false) {
+      this.#networkReady ??= ensureSandboxNetwork(this.#docker, this.#network, this.#socket).catch(
+        (error: unknown) => {
+          this.#networkReady = undefined;
+          throw error;
+        },
+      );
+      await this.#networkReady;
+    }
     try {
       return await this.#docker.createContainer(spec);
     } catch (error) {
