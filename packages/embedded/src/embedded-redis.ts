@@ -17,9 +17,9 @@
 // - `duplicate()` builds a client that bypasses the patches above.
 // Commands run synchronously inside one promise executor, and a Lua script runs to its end before the next
 // command, so scripts stay atomic as on a real server. The price: the emulation builds a fresh fengari VM and
-// compiles the script on every call, about 12 ms of blocked event loop per script (MeterStore reserve+settle:
-// p50 24 ms, 36/s, against 0.6 ms on a real Redis; packages/metering/bench). Plenty for one developer's studio;
-// a deployment that meters many users runs a real Redis.
+// compiles the script on every call, 5 to 12 ms of blocked event loop per script (MeterStore reserve+settle:
+// p50 10-24 ms and 36-69/s, against 0.5 ms and 1000-2300/s on a real Redis; docs/benchmarks.md). Plenty for
+// one developer's studio; a deployment that meters many users runs a real Redis.
 import { createHash, randomUUID } from 'node:crypto';
 import { RpcError } from '@cyber/contract';
 import type { Redis, RedisOptions } from 'ioredis';
