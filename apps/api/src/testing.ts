@@ -7,6 +7,12 @@
 import { RpcError, type ChatMessage, type ToolCall, type Usage } from '@cyber/contract';
 import type { AgentModel, AgentModelResult } from './app.js';
 
+/**
+ * A fresh metrics registry, for test stacks that give the gateway `metrics` (GET /metrics, and the api's own
+ * target of telemetry.snapshot) without depending on @cyber/telemetry themselves.
+ */
+export { createMetricsRegistry } from '@cyber/telemetry';
+
 /** What a step sees. */
 export interface ScriptCall {
   messages: ChatMessage[];

@@ -11,7 +11,8 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { buildApp } from '@cyber/api';
+import { buildApp, loadTelemetryPanels } from '@cyber/api';
+import { createMetricsRegistry } from '@cyber/api/testing';
 import { createVerifier } from '@cyber/auth-client';
 import { createDatabase } from '@cyber/db';
 import {
@@ -110,6 +111,9 @@ async function main(): Promise<void> {
     // The agent's model is the scripted double (see agent-script.ts for why); llm.chat still uses the tiny model.
     agent: { createModel: createE2eAgentModel },
     studioUiDir: uiDir,
+    // Telemetry without Prometheus: the gateway reads its own registry (auth and llmserver run without one here).
+    metrics: { registry: createMetricsRegistry() },
+    telemetry: { panels: await loadTelemetryPanels() },
     onClose: () => verifier.close(),
   });
   await api.listen({ host: '127.0.0.1', port: 0 });

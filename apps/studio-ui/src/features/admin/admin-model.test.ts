@@ -6,7 +6,14 @@ import { tabOf } from './AdminDashboard.tsx';
 import { detailsText } from './AuditPanel.tsx';
 import { barLengths } from './BarChart.tsx';
 import { progressView } from './download-progress.ts';
-import { pushSnapshot, sparklinePoints, HISTORY_LENGTH, type TelemetrySnapshot } from './telemetry.ts';
+import {
+  formatPanelValue,
+  labelText,
+  pushSnapshot,
+  sparklinePoints,
+  HISTORY_LENGTH,
+  type TelemetrySnapshot,
+} from './telemetry.ts';
 import { usageBars } from './UsagePanel.tsx';
 
 function progress(overrides: Partial<DownloadProgress>): DownloadProgress {
@@ -101,15 +108,37 @@ describe('charts', () => {
     expect(sparklinePoints([0, 5, 10], 100, 10)).toBe('0.0,10.0 50.0,5.0 100.0,0.0');
     const snapshot: TelemetrySnapshot = {
       at: '2026-01-01T00:00:00.000Z',
-      requestsPerSecond: 1,
-      latencyMs: { p50: 1, p95: 2, p99: 3 },
-      tokensPerSecond: 1,
-      sandboxRunsByVerdict: {},
-      queueDepth: 0,
+      source: 'services',
+      summary: {
+        requestsPerSecond: 1,
+        latencyMs: { p50: 1, p95: 2, p99: 3 },
+        tokensPerSecond: 1,
+        sandboxRunsPerMinute: {},
+        queueDepth: null,
+      },
+      reasons: { queueDepth: 'not exported' },
+      panels: [],
     };
     let history: TelemetrySnapshot[] = [];
     for (let i = 0; i < HISTORY_LENGTH + 5; i += 1) history = pushSnapshot(history, snapshot);
     expect(history).toHaveLength(HISTORY_LENGTH);
+  });
+
+  it('leaves unknown readings out of a sparkline instead of drawing them as zero', () => {
+    expect(sparklinePoints([null, 10, null, 5], 30, 10)).toBe('10.0,0.0 30.0,5.0');
+    expect(sparklinePoints([null, null], 30, 10)).toBe('');
+    expect(sparklinePoints([4], 30, 10)).toBe('0.0,0.0 30.0,0.0');
+  });
+
+  it('writes panel values in their units and unknown ones as a dash', () => {
+    expect(formatPanelValue(0.0123, 's')).toBe('12.3 ms');
+    expect(formatPanelValue(2.5, 's')).toBe('2.5 s');
+    expect(formatPanelValue(0.05, 'ratio')).toBe('5 %');
+    expect(formatPanelValue(1536, 'bytes')).toBe('1.5 KiB');
+    expect(formatPanelValue(1234.4, 'req/s')).toBe('1,234 req/s');
+    expect(formatPanelValue(null, 'req/s')).toBe('—');
+    expect(labelText({})).toBe('all');
+    expect(labelText({ job: 'api', model: 'm' })).toBe('job=api, model=m');
   });
 });
 
