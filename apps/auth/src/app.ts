@@ -8,7 +8,7 @@ import { metricsPlugin, type Registry, type UsageSinkMetrics } from '@cyber/tele
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
 import type { Redis } from 'ioredis';
 import type { AuthHandlers, AuthIdentity, Clock } from './auth-types.js';
-import { billingModule } from './billing/index.js';
+import { billingModule, type UsageConsumerFactory } from './billing/index.js';
 import { registerHealthRoutes } from './health.routes.js';
 import { AccountService } from './identity/account.service.js';
 import { createAuthenticate } from './identity/authenticate.js';
@@ -32,8 +32,11 @@ export interface AuthDeps {
   redis: Redis;
   /** Fastify logger option: false (default) for none, or pino options such as `{ level: 'info' }`. */
   logger?: FastifyServerOptions['logger'];
-  /** Run the Kafka usage sink with the app (main.ts does); default false so tests without Kafka need none. */
-  usageSink?: boolean;
+  /**
+   * Run the usage sink with the app: true reads Kafka (main.ts), `{ createConsumer }` another source of usage
+   * events (standalone mode: the in-process bus). Default false so tests without Kafka need none.
+   */
+  usageSink?: boolean | { createConsumer: UsageConsumerFactory };
   /** Prometheus metrics, served at GET /metrics; the usage sink records into `usageSink`. None when absent. */
   metrics?: { registry: Registry; usageSink?: UsageSinkMetrics };
   /** Source of the current time; tests pass a controllable clock. */

@@ -10,4 +10,9 @@ export {
   type LimitSubject,
 } from './identity/index.js';
 export type { AuthModule, AuthServices } from './services.js';
-export { createUsageSink, type UsageSink, type UsageSinkOptions } from './billing/index.js';
+export {
+  createUsageSink,
+  type UsageConsumerFactory,
+  type UsageSink,
+  type UsageSinkOptions,
+} from './billing/index.js';

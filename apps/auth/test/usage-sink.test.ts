@@ -5,7 +5,13 @@ import { randomInt, randomUUID } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import { UsersRepository } from '@cyber/db';
 import { createTestDatabase, type TestDatabase } from '@cyber/db/testing';
-import { createUsageAdmin, createUsageProducer, type UsageAdmin, type UsageEvent } from '@cyber/usage-events';
+import {
+  createInProcessUsageBus,
+  createUsageAdmin,
+  createUsageProducer,
+  type UsageAdmin,
+  type UsageEvent,
+} from '@cyber/usage-events';
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SYSTEM_ACTOR } from '../src/audit/index.ts';
@@ -178,6 +184,38 @@ describe('usage sink', () => {
     await admin.deleteTopics([topic]);
     await admin.deleteGroups([groupId]);
   }, 90_000);
+
+  it('reads from the consumer a createConsumer factory makes (the in-process bus of the standalone studio), booking each event once', async () => {
+    const bus = createInProcessUsageBus();
+    const userId = await newUser(1_000);
+    const events = [usage(userId, 10), usage(userId, 20), usage(userId, 30)];
+    const sink = createUsageSink({
+      db: database.db,
+      brokers: ['unused.invalid:9092'],
+      topic: 'llm.usage',
+      groupId: unique('sink'),
+      maxBatchSize: 100,
+      logger: quiet,
+      createConsumer: (options) => bus.consumer(options),
+    });
+    try {
+      await sink.start();
+      const producer = bus.producer({ topic: 'llm.usage' });
+      await producer.connect();
+      await producer.send(events);
+      // A resend (the outbox after a crash) is booked once.
+      await producer.send(events);
+      const ledger = await waitFor(
+        () => ledgerOf([userId]),
+        (value) => value.rows === 3,
+        10_000,
+      );
+      expect(ledger).toEqual({ rows: 3, cost: 60, balance: 940 });
+    } finally {
+      await sink.stop();
+      await bus.close();
+    }
+  });
 
   it('takes a balance to 0, never below, when usage exceeds it, and records the uncovered rest as a shortfall', async () => {
     const userId = await newUser(100);

@@ -22,6 +22,7 @@ import { openaiRoutes } from './openai/openai-routes.js';
 export type { Inference, InferenceCaller } from './inference/inference-types.js';
 export { InferenceService } from './inference/inference-service.js';
 export { Metering } from './metering/metering.js';
+export { ModelRepository, type ModelRecord } from './models/index.js';
 
 /** Everything llmserver needs; main.ts builds it from the config, tests from their fixtures. */
 export interface LlmServerDeps {

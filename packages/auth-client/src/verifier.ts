@@ -47,6 +47,11 @@ export interface VerifierOptions {
    * long as auth advises (<= 1 s), which alone keeps revocation within a second.
    */
   redisUrl?: string;
+  /**
+   * Creates the subscriber connection instead of connecting to `redisUrl` (standalone mode: a client of the
+   * embedded Redis). Called once; the verifier owns the client and disconnects it on `close()`.
+   */
+  createRedis?: () => Redis;
   /** The installation's Redis key prefix; the channel is `<prefix>keys:revoked`. Default `cyber:`. */
   redisKeyPrefix?: string;
   /** How long a resolved key is cached while the revocation feed is up. Default 10 s. */
@@ -102,7 +107,7 @@ export interface Verifier {
 const INVALID_SESSION = 'Invalid or expired session token';
 const INVALID_KEY = 'Invalid API key';
 
-/** Creates a verifier. It subscribes to the revocation feed at once when `redisUrl` is given. */
+/** Creates a verifier. It subscribes to the revocation feed at once when `redisUrl` or `createRedis` is given. */
 export function createVerifier(options: VerifierOptions): Verifier {
   const now = options.clock ?? Date.now;
   const cacheTtlMs = options.cacheTtlMs ?? 10_000;
@@ -122,9 +127,15 @@ export function createVerifier(options: VerifierOptions): Verifier {
     cacheMaxAge: 10 * 60_000,
     ...(options.fetch ? { [customFetch]: options.fetch } : {}),
   });
-  const feed = options.redisUrl
+  const { redisUrl } = options;
+  const createRedis =
+    options.createRedis ??
+    (redisUrl === undefined
+      ? undefined
+      : () => new Redis(redisUrl, { lazyConnect: true, maxRetriesPerRequest: null }));
+  const feed = createRedis
     ? subscribeToRevocations({
-        url: options.redisUrl,
+        createRedis,
         channel: revocationChannel(options.redisKeyPrefix ?? 'cyber:'),
         cache,
         sessions,
@@ -291,7 +302,7 @@ interface Feed {
 }
 
 function subscribeToRevocations(input: {
-  url: string;
+  createRedis: () => Redis;
   channel: string;
   cache: KeyCache;
   sessions: SessionCache;
@@ -299,7 +310,7 @@ function subscribeToRevocations(input: {
   logger: VerifierLogger | undefined;
 }): Feed {
   const { cache, sessions, revokedUsers, logger } = input;
-  const redis = new Redis(input.url, { lazyConnect: true, maxRetriesPerRequest: null });
+  const redis = input.createRedis();
   let subscribed = false;
   redis.on('message', (channel: string, raw: string) => {
     if (channel !== input.channel) return;
@@ -336,7 +347,8 @@ function subscribeToRevocations(input: {
   });
   const initial = { settled: false };
   const ready = (async () => {
-    await redis.connect();
+    // A client made lazy (ours) connects here; a factory's client may already be connecting or connected.
+    if (redis.status === 'wait') await redis.connect();
     await redis.subscribe(input.channel);
     initial.settled = true;
     subscribed = true;

@@ -31,6 +31,7 @@ const verifiers: Verifier[] = [];
 function verifierWith(options: {
   clock?: () => number;
   redisUrl?: string;
+  createRedis?: () => Redis;
   redisKeyPrefix?: string;
 }): Verifier {
   const verifier = createVerifier({
@@ -151,6 +152,25 @@ describe('verifier session cache', () => {
       const fresh = Math.floor(Date.now() / 1000) + 1;
       const renewed = signJwt(privateKey, { sub: '44', iat: fresh, exp: fresh + 3600 });
       expect((await verifier.authenticate(bearer(renewed)))?.userId).toBe('44');
+    });
+
+    it('subscribes on a client from createRedis (already connecting, as an embedded one may be) and ends it on close', async () => {
+      const subscriber = new Redis(redisUrl);
+      const verifier = verifierWith({ createRedis: () => subscriber, redisKeyPrefix: prefix });
+      await verifier.ready();
+      const issued = Math.floor(Date.now() / 1000) - 5;
+      const token = signJwt(privateKey, { sub: '46', iat: issued, exp: issued + 3600 });
+      expect((await verifier.authenticate(bearer(token)))?.userId).toBe('46');
+      const receivers = await publisher.publish(
+        revocationChannel(prefix),
+        encodeRevocation({ type: 'user', userId: 46, at: Date.now() }),
+      );
+      expect(receivers).toBe(1);
+      await expect
+        .poll(() => verifier.authenticate(bearer(token)).catch((error: unknown) => error), { timeout: 1_000 })
+        .toSatisfy((outcome) => isRpcError(outcome, 'unauthenticated'));
+      await verifier.close();
+      await expect.poll(() => subscriber.status).toBe('end');
     });
   });
 });

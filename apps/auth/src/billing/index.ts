@@ -4,12 +4,15 @@ import type { AuthModule, AuthServices } from '../services.js';
 import { MeterStore } from '@cyber/metering';
 import type { UsageSinkMetrics } from '@cyber/telemetry';
 import { billingHandlersWith } from './billing.handlers.js';
-import { createUsageSink, type UsageSink } from './usage-sink.js';
+import { createUsageSink, type UsageConsumerFactory, type UsageSink } from './usage-sink.js';
 
 /** Options of {@link billingModule}. */
 export interface BillingModuleOptions {
-  /** Run the usage sink (main.ts: when Kafka is configured). Default false, so tests without Kafka need none. */
-  usageSink?: boolean;
+  /**
+   * Run the usage sink: true reads Kafka (main.ts), `{ createConsumer }` reads whatever that consumer reads
+   * (standalone mode: the in-process bus). Default false, so tests without Kafka need none.
+   */
+  usageSink?: boolean | { createConsumer: UsageConsumerFactory };
   /** Metrics of the usage sink (consumed, lag). */
   usageSinkMetrics?: UsageSinkMetrics;
 }
@@ -23,6 +26,9 @@ export function billingHandlers(services: AuthServices): AuthHandlers {
 export function billingModule(services: AuthServices, options: BillingModuleOptions = {}): AuthModule {
   const sink: UsageSink | undefined = options.usageSink
     ? createUsageSink({
+        ...(typeof options.usageSink === 'object'
+          ? { createConsumer: options.usageSink.createConsumer }
+          : {}),
         db: services.db,
         brokers: services.config.kafka.brokers,
         topic: services.config.kafka.usageTopic,
@@ -48,5 +54,11 @@ export {
   type ReservedOf,
 } from './billing.handlers.js';
 export { grantBalance, type GrantOptions } from './billing.service.js';
-export { bookUsageBatch, createUsageSink, type UsageSink, type UsageSinkOptions } from './usage-sink.js';
+export {
+  bookUsageBatch,
+  createUsageSink,
+  type UsageConsumerFactory,
+  type UsageSink,
+  type UsageSinkOptions,
+} from './usage-sink.js';
 export { type BookingResult } from './usage-ledger.repository.js';

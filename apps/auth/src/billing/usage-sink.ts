@@ -8,10 +8,17 @@ import {
   createUsageConsumer,
   type UsageBatch,
   type UsageConsumer,
+  type UsageConsumerOptions,
   type UsageLogger,
 } from '@cyber/usage-events';
 import type { Kysely } from 'kysely';
 import { UsageLedgerRepository, type BookingResult } from './usage-ledger.repository.js';
+
+/**
+ * Creates the consumer the sink reads from: `createUsageConsumer` (Kafka) by default; standalone mode passes the
+ * in-process bus's `consumer`, which ignores the connection settings.
+ */
+export type UsageConsumerFactory = (options: UsageConsumerOptions) => UsageConsumer;
 
 /** Options of {@link createUsageSink}. */
 export interface UsageSinkOptions {
@@ -30,6 +37,8 @@ export interface UsageSinkOptions {
   onBooked?: (result: BookingResult) => void;
   /** Consumed events by outcome and the consumer lag; none recorded when absent. */
   metrics?: UsageSinkMetrics;
+  /** Where the events come from; Kafka (`createUsageConsumer`) when absent. */
+  createConsumer?: UsageConsumerFactory;
 }
 
 /** A sink that tests and the app start and stop. */
@@ -62,11 +71,12 @@ export async function bookUsageBatch(db: Kysely<DB>, batch: UsageBatch): Promise
 /** Creates the usage sink; nothing connects before `start()`. */
 export function createUsageSink(options: UsageSinkOptions): UsageSink {
   const { logger } = options;
+  const createConsumer = options.createConsumer ?? createUsageConsumer;
   let consumer: UsageConsumer | undefined;
   return {
     async start() {
       if (consumer) return;
-      consumer = createUsageConsumer({
+      consumer = createConsumer({
         brokers: options.brokers,
         clientId: 'cyber-auth-usage-sink',
         topic: options.topic,
