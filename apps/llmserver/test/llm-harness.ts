@@ -23,6 +23,7 @@ import { Redis } from 'ioredis';
 import { WebSocket } from 'ws';
 import { buildApp, type LlmServerDeps } from '../src/app.js';
 import { ModelRepository } from '../src/models/index.js';
+import { deleteRedisPrefix } from './redis-keys.js';
 
 export const ADMIN_PASSWORD = 'admin-password-for-llm-tests';
 const USER_PASSWORD = 'user-password-for-llm-tests';
@@ -59,6 +60,8 @@ export interface LlmHarnessOptions {
   kafkaBrokers?: string[];
   /** Shutdown grace of the app. */
   shutdownGraceMs?: number;
+  /** llmserver's metrics (GET /metrics and the counters and gauges the test reads); none by default. */
+  metrics?: LlmServerDeps['metrics'];
 }
 
 /** What {@link startLlmHarness} returns. */
@@ -217,6 +220,7 @@ export async function startLlmHarness(options: LlmHarnessOptions = {}): Promise<
     modelsDir,
     authUrl,
     ...(options.shutdownGraceMs === undefined ? {} : { shutdownGraceMs: options.shutdownGraceMs }),
+    ...(options.metrics === undefined ? {} : { metrics: options.metrics }),
     onClose: async () => {
       await verifier.close();
       await producer.disconnect().catch(() => undefined);
@@ -359,17 +363,7 @@ export async function startLlmHarness(options: LlmHarnessOptions = {}): Promise<
     async close() {
       await app.close();
       await authApp.close();
-      const cleanup = new Redis(redisUrl);
-      try {
-        let cursor = '0';
-        do {
-          const [next, keys] = await cleanup.scan(cursor, 'MATCH', `${redisPrefix}*`, 'COUNT', 1000);
-          if (keys.length > 0) await cleanup.del(...keys);
-          cursor = next;
-        } while (cursor !== '0');
-      } finally {
-        cleanup.disconnect();
-      }
+      await deleteRedisPrefix(redisUrl, redisPrefix);
       await database.close();
       await rm(dataDir, { recursive: true, force: true });
     },

@@ -1,15 +1,19 @@
 // Per-user limits through the real stack: requests and tokens per minute (rate_limited with retryAfterMs),
 // and the per-user concurrency cap (a second generation of the same user waits in the queue).
 import { MeterStore } from '@cyber/metering';
+import { createLlmMetrics, createMetricsRegistry } from '@cyber/telemetry';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { startLlmHarness, type LlmHarness } from './llm-harness.js';
 
 let h: LlmHarness;
+const registry = createMetricsRegistry();
+const metrics = createLlmMetrics(registry);
 const messages = [{ role: 'user' as const, content: 'Hi' }];
 
 beforeAll(async () => {
   h = await startLlmHarness({
     limits: { requestsPerMinute: 3, tokensPerMinute: 300, maxConcurrentPerUser: 1 },
+    metrics: { registry, llm: metrics },
   });
 }, 120_000);
 
@@ -56,8 +60,11 @@ it('limits tokens per minute, counting the worst case and giving unused tokens b
 it('runs one generation per user at a time when the cap is 1; the second waits at position 1', async () => {
   const dev = await h.user('developer', 1_000_000);
   const client = h.ws(dev);
+  const waiting = async () => (await metrics.queueWaiting.get()).values[0]?.value;
   try {
     const positions: number[] = [];
+    /** llm_queue_waiting_requests while the second request is queued (read when it hears its position). */
+    let waitingWhileQueued: Promise<number | undefined> = Promise.resolve(undefined);
     const [a, b] = await Promise.all([
       client.call('llm.chat', { model: h.model.name, messages, maxTokens: 40 }),
       client.call(
@@ -65,12 +72,17 @@ it('runs one generation per user at a time when the cap is 1; the second waits a
         { model: h.model.name, messages, maxTokens: 40 },
         {
           onNotification: (event) => {
-            if (event.kind === 'queued') positions.push(event.position);
+            if (event.kind === 'queued') {
+              positions.push(event.position);
+              waitingWhileQueued = waiting();
+            }
           },
         },
       ),
     ]);
     expect(positions).toEqual([1]);
+    expect(await waitingWhileQueued).toBe(1);
+    expect(await waiting()).toBe(0);
     expect(b.queuedMs).toBeGreaterThan(0);
     expect(a.usage.completionTokens + b.usage.completionTokens).toBeGreaterThan(0);
   } finally {

@@ -15,6 +15,8 @@ export interface LlmMetrics {
   budgetDenials: Counter<'reason'>;
   /** `llm_reservations_open`: reservations held right now. */
   reservationsOpen: Gauge;
+  /** `llm_queue_waiting_requests`: requests waiting for a model sequence right now, all models together. */
+  queueWaiting: Gauge;
   /** `llm_model_load_duration_seconds{model}`: time to load a model. */
   modelLoadDuration: Histogram<'model'>;
   /** `llm_model_memory_bytes{model}`: estimated memory of each loaded model. */
@@ -59,6 +61,11 @@ export function createLlmMetrics(registry: Registry): LlmMetrics {
     reservationsOpen: new Gauge({
       name: 'llm_reservations_open',
       help: 'Budget reservations held right now (requests between reserve and settle).',
+      registers,
+    }),
+    queueWaiting: new Gauge({
+      name: 'llm_queue_waiting_requests',
+      help: 'Requests waiting for a model sequence right now (the fair queue), all models together.',
       registers,
     }),
     modelLoadDuration: new Histogram({

@@ -44,10 +44,8 @@ export const SUMMARY_QUERIES = {
   p99: 'histogram_quantile(0.99, sum by (le) (rate(http_server_request_duration_seconds_bucket[1m])))',
   tokensPerSecond: 'sum(rate(llm_completion_tokens_total[1m]))',
   sandboxRunsPerMinute: 'sum by (verdict) (rate(sandbox_runs_total[5m])) * 60',
+  queueDepth: 'sum(llm_queue_waiting_requests)',
 } as const;
-
-/** Why queue depth is null: no service exports how many LLM requests wait for a sequence. */
-export const QUEUE_DEPTH_REASON = 'llmserver does not export a queue-depth metric';
 
 type Evaluate = (query: string) => QueryOutcome;
 
@@ -201,9 +199,8 @@ export class TelemetryService {
         'no tokens generated since llmserver started',
       ),
       sandboxRunsPerMinute: runs.ok ? byVerdict(runs.vector) : null,
-      queueDepth: null,
+      queueDepth: single('queueDepth', SUMMARY_QUERIES.queueDepth, 'no queue reading from llmserver'),
     };
-    reasons.queueDepth = QUEUE_DEPTH_REASON;
     const panels = this.#options.panels.map((panel) => {
       const outcome = evaluate(panel.query);
       const base = { id: panel.id, title: panel.title, unit: panel.unit };

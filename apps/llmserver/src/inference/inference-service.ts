@@ -296,14 +296,20 @@ export class InferenceService implements Inference {
     const queuedAt = performance.now();
     let releaseSlot: (() => void) | undefined;
     let streamed = 0;
+    // The queue adds a waiter synchronously, and every waiter leaves through its own request's await below, so
+    // setting the gauge on both sides keeps it exact.
+    const slot = queue.acquire(identity.id, model.name, {
+      signal,
+      onPosition: (position) => emit({ kind: 'queued', position }),
+    });
+    metrics?.queueWaiting.set(queue.waiting());
     try {
-      releaseSlot = await queue.acquire(identity.id, model.name, {
-        signal,
-        onPosition: (position) => emit({ kind: 'queued', position }),
-      });
+      releaseSlot = await slot;
     } catch (error) {
       await this.release(reservation);
       throw error;
+    } finally {
+      metrics?.queueWaiting.set(queue.waiting());
     }
     const queuedMs = Math.round(performance.now() - queuedAt);
     let generated: GenerateResult;
