@@ -1,9 +1,10 @@
 // Username + password sign-in. Errors are shown under the form in words (wrong credentials, disabled account,
 // rate limit), and the form stays usable from the keyboard alone.
-import { useState, type FormEvent } from 'react';
+import { useState } from 'react';
 import { useRpc } from '../rpc/RpcProvider.tsx';
 import { signInErrorText } from '../rpc/error-text.ts';
 import { ThemeSwitcher } from '../shell/ThemeSwitcher.tsx';
+import { ErrorLine, Field, useFormAction } from '../ui/form.tsx';
 
 /** Props of {@link SignInPage}. */
 interface Props {
@@ -16,25 +17,14 @@ export function SignInPage({ reason }: Props) {
   const { session } = useRpc();
   const [username, setUsername] = useState('');
   const [password, setPassword] = useState('');
-  const [busy, setBusy] = useState(false);
-  const [error, setError] = useState<string | undefined>(undefined);
-
-  const submit = async (event: FormEvent) => {
-    event.preventDefault();
-    setBusy(true);
-    setError(undefined);
-    try {
-      await session.signIn(username.trim(), password);
-    } catch (failure) {
-      setError(signInErrorText(failure));
-      setBusy(false);
-    }
-  };
+  const { busy, error, submitWith } = useFormAction({ describe: signInErrorText });
 
   return (
     <main className="flex min-h-full items-center justify-center bg-bg p-6">
       <form
-        onSubmit={(event) => void submit(event)}
+        onSubmit={submitWith(async () => {
+          await session.signIn(username.trim(), password);
+        })}
         className="flex w-full max-w-sm flex-col gap-4 rounded-lg border border-border bg-surface p-6 shadow-lg"
         aria-labelledby="signin-title"
       >
@@ -49,8 +39,7 @@ export function SignInPage({ reason }: Props) {
             {reason}
           </p>
         )}
-        <label className="flex flex-col gap-1">
-          <span className="text-muted">Username or email</span>
+        <Field label="Username or email">
           <input
             name="username"
             autoComplete="username"
@@ -60,9 +49,8 @@ export function SignInPage({ reason }: Props) {
             onChange={(event) => setUsername(event.target.value)}
             className="rounded border border-border bg-surface-alt px-3 py-2 text-fg"
           />
-        </label>
-        <label className="flex flex-col gap-1">
-          <span className="text-muted">Password</span>
+        </Field>
+        <Field label="Password">
           <input
             name="password"
             type="password"
@@ -72,12 +60,8 @@ export function SignInPage({ reason }: Props) {
             onChange={(event) => setPassword(event.target.value)}
             className="rounded border border-border bg-surface-alt px-3 py-2 text-fg"
           />
-        </label>
-        {error !== undefined && (
-          <p className="text-danger" role="alert" data-testid="signin-error">
-            {error}
-          </p>
-        )}
+        </Field>
+        <ErrorLine error={error} testId="signin-error" />
         <button
           type="submit"
           disabled={busy}

@@ -1,6 +1,10 @@
 // Modal dialogs on the native <dialog> element: focus moves in, Escape closes, the page behind is inert.
-import { useEffect, useRef, useState, type FormEvent, type ReactNode } from 'react';
+import { useEffect, useRef, useState, type ReactNode } from 'react';
 import { errorText } from '../rpc/error-text.ts';
+import { buttonClass } from './button-class.ts';
+import { ErrorLine, Field, FormActions, useFormAction } from './form.tsx';
+
+export { buttonClass };
 
 /** Props of {@link Modal}. */
 interface ModalProps {
@@ -35,13 +39,6 @@ export function Modal({ title, onClose, children }: ModalProps) {
   );
 }
 
-/** Classes of the dialogs' buttons. */
-export const buttonClass = {
-  primary: 'rounded bg-accent px-3 py-1.5 font-semibold text-on-accent disabled:opacity-60',
-  danger: 'rounded border border-danger px-3 py-1.5 font-semibold text-danger disabled:opacity-60',
-  plain: 'rounded border border-border px-3 py-1.5 hover:bg-surface-alt disabled:opacity-60',
-};
-
 /** Props of {@link PromptDialog}. */
 interface PromptProps {
   title: string;
@@ -56,45 +53,26 @@ interface PromptProps {
 /** Asks for one line of text. */
 export function PromptDialog({ title, label, initial = '', confirmLabel, onSubmit, onClose }: PromptProps) {
   const [value, setValue] = useState(initial);
-  const [busy, setBusy] = useState(false);
-  const [error, setError] = useState<string | undefined>(undefined);
-  const submit = async (event: FormEvent) => {
-    event.preventDefault();
-    setBusy(true);
-    setError(undefined);
-    try {
-      await onSubmit(value);
-      onClose();
-    } catch (failure) {
-      setError(errorText(failure));
-      setBusy(false);
-    }
-  };
+  const form = useFormAction();
   return (
     <Modal title={title} onClose={onClose}>
-      <form onSubmit={(event) => void submit(event)} className="flex flex-col gap-3">
-        <label className="flex flex-col gap-1">
-          <span className="text-muted">{label}</span>
+      <form
+        onSubmit={form.submitWith(async () => {
+          await onSubmit(value);
+          onClose();
+        })}
+        className="flex flex-col gap-3"
+      >
+        <Field label={label}>
           <input
             autoFocus
             value={value}
             onChange={(event) => setValue(event.target.value)}
             className="rounded border border-border bg-surface-alt px-2 py-1.5 text-fg"
           />
-        </label>
-        {error !== undefined && (
-          <p role="alert" className="text-danger">
-            {error}
-          </p>
-        )}
-        <div className="flex justify-end gap-2">
-          <button type="button" onClick={onClose} className={buttonClass.plain}>
-            Cancel
-          </button>
-          <button type="submit" disabled={busy} className={buttonClass.primary}>
-            {confirmLabel}
-          </button>
-        </div>
+        </Field>
+        <ErrorLine error={form.error} />
+        <FormActions submitLabel={confirmLabel} busy={form.busy} onCancel={onClose} />
       </form>
     </Modal>
   );
@@ -126,11 +104,7 @@ export function ConfirmDialog({ title, text, confirmLabel, onConfirm, onClose }:
   return (
     <Modal title={title} onClose={onClose}>
       <p>{text}</p>
-      {error !== undefined && (
-        <p role="alert" className="text-danger">
-          {error}
-        </p>
-      )}
+      <ErrorLine error={error} />
       <div className="flex justify-end gap-2">
         <button type="button" onClick={onClose} className={buttonClass.plain} autoFocus>
           Cancel
