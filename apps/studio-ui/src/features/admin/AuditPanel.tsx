@@ -1,17 +1,20 @@
 // The audit log, newest first, filtered by action, target, actor and time; more rows load on request.
 import { AuditAction, AuditEntry, type ParamsInput } from '@cyber/contract';
-import { useState } from 'react';
+import { useState, type ReactNode } from 'react';
 import { errorText } from '../../rpc/error-text.ts';
 import { useRpc } from '../../rpc/RpcProvider.tsx';
 import { buttonClass } from '../../ui/Dialog.tsx';
-import { cellClass, formatTime, inputClass, LoadState, Section } from './ui.tsx';
+import { ErrorLine } from '../../ui/form.tsx';
+import { cellClass, DataTable, formatTime, inputClass, OptionList, Section, TextInput } from './ui.tsx';
 import { useLoad } from './use-load.ts';
+import { useUserNames } from './use-user-names.ts';
 
 type Filters = ParamsInput<'audit.list'>;
 type TargetType = AuditEntry['targetType'];
 
 const ACTIONS = AuditAction.options;
 const TARGET_TYPES = AuditEntry.shape.targetType.options;
+const AUDIT_COLUMNS = ['When', 'Actor', 'Action', 'Target', 'Details'];
 
 /** A compact `key=value` line of an entry's details. */
 export function detailsText(details: Record<string, unknown>): string {
@@ -44,11 +47,8 @@ export function AuditPanel() {
     setMore(undefined);
     return rpc.call('audit.list', filters);
   }, key);
-  const users = useLoad(() => rpc.call('users.list', { limit: 100 }), 'users');
-  const nameOf = (userId: number | null) =>
-    userId === null
-      ? 'system'
-      : (users.data?.items.find((user) => user.id === userId)?.username ?? `user ${userId}`);
+  const userNames = useUserNames();
+  const nameOf = (userId: number | null) => (userId === null ? 'system' : userNames.nameOf(userId));
 
   const entries = [...(page.data?.items ?? []), ...(more?.entries ?? [])];
   const cursor = more === undefined ? page.data?.nextCursor : more.cursor;
@@ -77,120 +77,101 @@ export function AuditPanel() {
       }
     >
       <div className="flex flex-wrap items-end gap-2" role="group" aria-label="Audit filters">
-        <label className="flex flex-col gap-1 text-muted">
-          Action
-          <select
-            value={action}
-            onChange={(e) => setAction(e.target.value as AuditAction | '')}
-            className={inputClass}
-            aria-label="Action"
-          >
-            <option value="">any</option>
-            {ACTIONS.map((option) => (
-              <option key={option} value={option}>
-                {option}
-              </option>
-            ))}
-          </select>
-        </label>
-        <label className="flex flex-col gap-1 text-muted">
-          Target
-          <select
-            value={targetType}
-            onChange={(e) => setTargetType(e.target.value as TargetType | '')}
-            className={inputClass}
-            aria-label="Target"
-          >
-            <option value="">any</option>
-            {TARGET_TYPES.map((option) => (
-              <option key={option} value={option}>
-                {option}
-              </option>
-            ))}
-          </select>
-        </label>
-        <label className="flex flex-col gap-1 text-muted">
-          Actor
-          <select
-            value={actorId}
-            onChange={(e) => setActorId(e.target.value)}
-            className={inputClass}
-            aria-label="Actor"
-          >
-            <option value="">anyone</option>
-            {(users.data?.items ?? []).map((user) => (
-              <option key={user.id} value={user.id}>
-                {user.username}
-              </option>
-            ))}
-          </select>
-        </label>
+        <FilterSelect
+          label="Action"
+          value={action}
+          onChange={(value) => setAction(value as AuditAction | '')}
+        >
+          <option value="">any</option>
+          <OptionList values={ACTIONS} />
+        </FilterSelect>
+        <FilterSelect
+          label="Target"
+          value={targetType}
+          onChange={(value) => setTargetType(value as TargetType | '')}
+        >
+          <option value="">any</option>
+          <OptionList values={TARGET_TYPES} />
+        </FilterSelect>
+        <FilterSelect label="Actor" value={actorId} onChange={setActorId}>
+          <option value="">anyone</option>
+          {userNames.users.map((user) => (
+            <option key={user.id} value={user.id}>
+              {user.username}
+            </option>
+          ))}
+        </FilterSelect>
         <label className="flex flex-col gap-1 text-muted">
           From
-          <input type="date" value={from} onChange={(e) => setFrom(e.target.value)} className={inputClass} />
+          <TextInput type="date" value={from} onChange={setFrom} />
         </label>
         <label className="flex flex-col gap-1 text-muted">
           To
-          <input type="date" value={to} onChange={(e) => setTo(e.target.value)} className={inputClass} />
+          <TextInput type="date" value={to} onChange={setTo} />
         </label>
       </div>
-      <LoadState
-        loading={page.loading}
-        error={page.error}
-        empty={entries.length === 0}
+      <DataTable
+        testId="audit-table"
+        columns={AUDIT_COLUMNS}
+        state={page}
+        rows={entries}
         emptyText="No audit rows match."
+        renderRow={(entry) => (
+          <tr
+            key={entry.id}
+            className="border-b border-border"
+            data-testid="audit-row"
+            data-action={entry.action}
+          >
+            <td className={`${cellClass.body} whitespace-nowrap`}>{formatTime(entry.at)}</td>
+            <td className={cellClass.body}>
+              {nameOf(entry.actorId)}
+              {entry.actorRole === null ? '' : ` (${entry.actorRole})`}
+            </td>
+            <td className={`${cellClass.body} font-mono`}>{entry.action}</td>
+            <td className={cellClass.body}>
+              {entry.targetType}
+              {entry.targetId === null
+                ? ''
+                : ` ${entry.targetType === 'user' || entry.targetType === 'balance' ? nameOf(Number(entry.targetId)) : entry.targetId}`}
+            </td>
+            <td className={`${cellClass.body} break-all font-mono text-xs`}>{detailsText(entry.details)}</td>
+          </tr>
+        )}
       />
-      {entries.length > 0 && (
-        <div className="overflow-x-auto">
-          <table className="w-full border-collapse text-sm" data-testid="audit-table">
-            <thead>
-              <tr className="border-b border-border">
-                <th className={cellClass.head}>When</th>
-                <th className={cellClass.head}>Actor</th>
-                <th className={cellClass.head}>Action</th>
-                <th className={cellClass.head}>Target</th>
-                <th className={cellClass.head}>Details</th>
-              </tr>
-            </thead>
-            <tbody>
-              {entries.map((entry) => (
-                <tr
-                  key={entry.id}
-                  className="border-b border-border"
-                  data-testid="audit-row"
-                  data-action={entry.action}
-                >
-                  <td className={`${cellClass.body} whitespace-nowrap`}>{formatTime(entry.at)}</td>
-                  <td className={cellClass.body}>
-                    {nameOf(entry.actorId)}
-                    {entry.actorRole === null ? '' : ` (${entry.actorRole})`}
-                  </td>
-                  <td className={`${cellClass.body} font-mono`}>{entry.action}</td>
-                  <td className={cellClass.body}>
-                    {entry.targetType}
-                    {entry.targetId === null
-                      ? ''
-                      : ` ${entry.targetType === 'user' || entry.targetType === 'balance' ? nameOf(Number(entry.targetId)) : entry.targetId}`}
-                  </td>
-                  <td className={`${cellClass.body} break-all font-mono text-xs`}>
-                    {detailsText(entry.details)}
-                  </td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        </div>
-      )}
-      {moreError !== undefined && (
-        <p role="alert" className="text-danger">
-          {moreError}
-        </p>
-      )}
+      <ErrorLine error={moreError} />
       {cursor !== null && cursor !== undefined && (
         <button type="button" className={`${buttonClass.plain} self-start`} onClick={() => void loadMore()}>
           Load more
         </button>
       )}
     </Section>
+  );
+}
+
+/** Props of {@link FilterSelect}. */
+interface FilterSelectProps {
+  /** The text above the select, also its accessible name. */
+  label: string;
+  value: string;
+  onChange: (value: string) => void;
+  /** The `<option>`s, the "any" one first. */
+  children: ReactNode;
+}
+
+/** One filter of the audit log: a select under its label. */
+function FilterSelect({ label, value, onChange, children }: FilterSelectProps) {
+  return (
+    <label className="flex flex-col gap-1 text-muted">
+      {label}
+      <select
+        value={value}
+        onChange={(e) => onChange(e.target.value)}
+        className={inputClass}
+        aria-label={label}
+      >
+        {children}
+      </select>
+    </label>
   );
 }

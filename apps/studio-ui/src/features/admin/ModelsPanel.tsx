@@ -2,16 +2,18 @@
 // resumes), load and unload, each model's status and the memory they take. Progress comes from the download's
 // own stream and, for downloads started elsewhere, from models.status polled every 2 s.
 import { isRpcError, type DownloadProgress, type Model } from '@cyber/contract';
-import { useEffect, useRef, useState, type FormEvent } from 'react';
+import { useEffect, useRef, useState } from 'react';
 import { errorText } from '../../rpc/error-text.ts';
 import { useRpc } from '../../rpc/RpcProvider.tsx';
 import { buttonClass, Modal } from '../../ui/Dialog.tsx';
+import { ErrorLine, Field, FormActions, useFormAction } from '../../ui/form.tsx';
 import { formatBytes, formatCount, formatCredits } from '../chat/format.ts';
 import { progressView } from './download-progress.ts';
-import { cellClass, inputClass, LoadState, Section, smallButton } from './ui.tsx';
+import { cellClass, DataTable, Section, smallButton, TextInput } from './ui.tsx';
 import { useLoad } from './use-load.ts';
 
 const STATUS_POLL_MS = 2_000;
+const MODEL_COLUMNS = ['Model', 'Status', 'Size', 'Context', 'Price / token', 'In memory', 'Actions'];
 
 const STATUS_CLASS: Record<Model['status'], string> = {
   registered: 'text-muted',
@@ -161,126 +163,103 @@ export function ModelsPanel() {
           Status unavailable: {status.error}
         </p>
       )}
-      <LoadState
-        loading={models.loading}
-        error={models.error}
-        empty={items.length === 0}
+      <DataTable
+        testId="models-table"
+        columns={MODEL_COLUMNS}
+        state={models}
+        rows={items}
         emptyText="No models registered."
-      />
-      {items.length > 0 && (
-        <div className="overflow-x-auto">
-          <table className="w-full border-collapse text-sm" data-testid="models-table">
-            <thead>
-              <tr className="border-b border-border">
-                <th className={cellClass.head}>Model</th>
-                <th className={cellClass.head}>Status</th>
-                <th className={cellClass.head}>Size</th>
-                <th className={cellClass.head}>Context</th>
-                <th className={cellClass.head}>Price / token</th>
-                <th className={cellClass.head}>In memory</th>
-                <th className={cellClass.head}>Actions</th>
-              </tr>
-            </thead>
-            <tbody>
-              {items.map((model) => {
-                const live = progress[model.name] ?? serverProgress.get(model.name);
-                const inMemory = loaded.get(model.name);
-                const doing = busy[model.name];
-                const message = messages[model.name];
-                const downloadable = model.status === 'registered' || model.status === 'failed';
-                return (
-                  <tr
-                    key={model.id}
-                    className="border-b border-border"
-                    data-testid={`model-row-${model.name}`}
+        renderRow={(model) => {
+          const live = progress[model.name] ?? serverProgress.get(model.name);
+          const inMemory = loaded.get(model.name);
+          const doing = busy[model.name];
+          const message = messages[model.name];
+          const downloadable = model.status === 'registered' || model.status === 'failed';
+          return (
+            <tr key={model.id} className="border-b border-border" data-testid={`model-row-${model.name}`}>
+              <td className={cellClass.body}>
+                <div className="font-semibold">{model.name}</div>
+                <div className="text-xs text-muted">
+                  {[
+                    model.quantization,
+                    model.parameters === null ? null : `${formatCount(model.parameters)} params`,
+                  ]
+                    .filter((part) => part !== null)
+                    .join(' · ')}
+                </div>
+              </td>
+              <td className={cellClass.body}>
+                <span className={STATUS_CLASS[model.status]} data-testid="model-status">
+                  {model.status}
+                </span>
+                {model.error !== null && <div className="text-xs text-danger">{model.error}</div>}
+              </td>
+              <td className={cellClass.body}>
+                {model.sizeBytes === null ? '—' : formatBytes(model.sizeBytes)}
+              </td>
+              <td className={cellClass.body}>{formatCount(model.contextSize)}</td>
+              <td className={`${cellClass.body} font-mono`}>{formatCredits(model.costPerToken)}</td>
+              <td className={cellClass.body}>
+                {inMemory === undefined ? (
+                  '—'
+                ) : (
+                  <span>
+                    {formatBytes(inMemory.memoryBytes)} · {inMemory.activeSequences}/{inMemory.sequences} busy
+                    {inMemory.queued > 0 ? ` · ${inMemory.queued} queued` : ''}
+                  </span>
+                )}
+              </td>
+              <td className={`${cellClass.body} min-w-[14rem]`}>
+                {live !== undefined ? (
+                  <DownloadBar progress={live} onCancel={() => void cancel(model.name)} />
+                ) : (
+                  <div className="flex flex-wrap gap-1">
+                    {downloadable && (
+                      <button
+                        type="button"
+                        className={smallButton}
+                        disabled={doing !== undefined}
+                        onClick={() => void download(model.name)}
+                      >
+                        Download
+                      </button>
+                    )}
+                    {model.status === 'ready' && (
+                      <button
+                        type="button"
+                        className={smallButton}
+                        disabled={doing !== undefined}
+                        onClick={() => void act(model.name, 'load')}
+                      >
+                        Load
+                      </button>
+                    )}
+                    {model.status === 'loaded' && (
+                      <button
+                        type="button"
+                        className={smallButton}
+                        disabled={doing !== undefined}
+                        onClick={() => void act(model.name, 'unload')}
+                      >
+                        Unload
+                      </button>
+                    )}
+                    {doing !== undefined && <span className="text-xs text-muted">{doing}…</span>}
+                  </div>
+                )}
+                {message !== undefined && (
+                  <p
+                    className={`text-xs ${message.error ? 'text-danger' : 'text-muted'}`}
+                    role={message.error ? 'alert' : 'status'}
                   >
-                    <td className={cellClass.body}>
-                      <div className="font-semibold">{model.name}</div>
-                      <div className="text-xs text-muted">
-                        {[
-                          model.quantization,
-                          model.parameters === null ? null : `${formatCount(model.parameters)} params`,
-                        ]
-                          .filter((part) => part !== null)
-                          .join(' · ')}
-                      </div>
-                    </td>
-                    <td className={cellClass.body}>
-                      <span className={STATUS_CLASS[model.status]} data-testid="model-status">
-                        {model.status}
-                      </span>
-                      {model.error !== null && <div className="text-xs text-danger">{model.error}</div>}
-                    </td>
-                    <td className={cellClass.body}>
-                      {model.sizeBytes === null ? '—' : formatBytes(model.sizeBytes)}
-                    </td>
-                    <td className={cellClass.body}>{formatCount(model.contextSize)}</td>
-                    <td className={`${cellClass.body} font-mono`}>{formatCredits(model.costPerToken)}</td>
-                    <td className={cellClass.body}>
-                      {inMemory === undefined ? (
-                        '—'
-                      ) : (
-                        <span>
-                          {formatBytes(inMemory.memoryBytes)} · {inMemory.activeSequences}/
-                          {inMemory.sequences} busy
-                          {inMemory.queued > 0 ? ` · ${inMemory.queued} queued` : ''}
-                        </span>
-                      )}
-                    </td>
-                    <td className={`${cellClass.body} min-w-[14rem]`}>
-                      {live !== undefined ? (
-                        <DownloadBar progress={live} onCancel={() => void cancel(model.name)} />
-                      ) : (
-                        <div className="flex flex-wrap gap-1">
-                          {downloadable && (
-                            <button
-                              type="button"
-                              className={smallButton}
-                              disabled={doing !== undefined}
-                              onClick={() => void download(model.name)}
-                            >
-                              Download
-                            </button>
-                          )}
-                          {model.status === 'ready' && (
-                            <button
-                              type="button"
-                              className={smallButton}
-                              disabled={doing !== undefined}
-                              onClick={() => void act(model.name, 'load')}
-                            >
-                              Load
-                            </button>
-                          )}
-                          {model.status === 'loaded' && (
-                            <button
-                              type="button"
-                              className={smallButton}
-                              disabled={doing !== undefined}
-                              onClick={() => void act(model.name, 'unload')}
-                            >
-                              Unload
-                            </button>
-                          )}
-                          {doing !== undefined && <span className="text-xs text-muted">{doing}…</span>}
-                        </div>
-                      )}
-                      {message !== undefined && (
-                        <p
-                          className={`text-xs ${message.error ? 'text-danger' : 'text-muted'}`}
-                          role={message.error ? 'alert' : 'status'}
-                        >
-                          {message.text}
-                        </p>
-                      )}
-                    </td>
-                  </tr>
-                );
-              })}
-            </tbody>
-          </table>
-        </div>
-      )}
+                    {message.text}
+                  </p>
+                )}
+              </td>
+            </tr>
+          );
+        }}
+      />
       {registering && (
         <RegisterDialog onClose={() => setRegistering(false)} onRegistered={() => void models.reload()} />
       )}
@@ -340,70 +319,44 @@ function RegisterDialog({ onClose, onRegistered }: RegisterProps) {
   const [costPerToken, setCostPerToken] = useState('1');
   const [sha256, setSha256] = useState('');
   const [quantization, setQuantization] = useState('');
-  const [busy, setBusy] = useState(false);
-  const [error, setError] = useState<string | undefined>(undefined);
+  const form = useFormAction();
 
-  const submit = async (event: FormEvent) => {
-    event.preventDefault();
-    setBusy(true);
-    setError(undefined);
-    try {
-      await rpc.call('models.register', {
-        name: name.trim(),
-        sourceUrl: sourceUrl.trim(),
-        contextSize: Number(contextSize),
-        costPerToken: Number(costPerToken),
-        ...(sha256.trim() === '' ? {} : { sha256: sha256.trim().toLowerCase() }),
-        ...(quantization.trim() === '' ? {} : { quantization: quantization.trim() }),
-      });
-      onRegistered();
-      onClose();
-    } catch (failure) {
-      setError(errorText(failure));
-      setBusy(false);
-    }
+  const register = async () => {
+    await rpc.call('models.register', {
+      name: name.trim(),
+      sourceUrl: sourceUrl.trim(),
+      contextSize: Number(contextSize),
+      costPerToken: Number(costPerToken),
+      ...(sha256.trim() === '' ? {} : { sha256: sha256.trim().toLowerCase() }),
+      ...(quantization.trim() === '' ? {} : { quantization: quantization.trim() }),
+    });
+    onRegistered();
+    onClose();
   };
-
-  const field = (
-    label: string,
-    value: string,
-    set: (value: string) => void,
-    props: Record<string, unknown> = {},
-  ) => (
-    <label className="flex flex-col gap-1">
-      <span className="text-muted">{label}</span>
-      <input value={value} onChange={(e) => set(e.target.value)} className={inputClass} {...props} />
-    </label>
-  );
 
   return (
     <Modal title="Register model" onClose={onClose}>
-      <form onSubmit={(event) => void submit(event)} className="flex flex-col gap-2">
-        {field('Name', name, setName, { required: true, autoFocus: true })}
-        {field('GGUF URL (http or https)', sourceUrl, setSourceUrl, { required: true, type: 'url' })}
-        {field('Context size (tokens)', contextSize, setContextSize, {
-          required: true,
-          inputMode: 'numeric',
-        })}
-        {field('Price per token (micro-credits)', costPerToken, setCostPerToken, {
-          required: true,
-          inputMode: 'numeric',
-        })}
-        {field('sha256 (optional)', sha256, setSha256)}
-        {field('Quantization (optional, e.g. Q4_K_M)', quantization, setQuantization)}
-        {error !== undefined && (
-          <p role="alert" className="text-danger">
-            {error}
-          </p>
-        )}
-        <div className="flex justify-end gap-2">
-          <button type="button" className={buttonClass.plain} onClick={onClose}>
-            Cancel
-          </button>
-          <button type="submit" className={buttonClass.primary} disabled={busy}>
-            Register
-          </button>
-        </div>
+      <form onSubmit={form.submitWith(register)} className="flex flex-col gap-2">
+        <Field label="Name">
+          <TextInput value={name} onChange={setName} required autoFocus />
+        </Field>
+        <Field label="GGUF URL (http or https)">
+          <TextInput value={sourceUrl} onChange={setSourceUrl} required type="url" />
+        </Field>
+        <Field label="Context size (tokens)">
+          <TextInput value={contextSize} onChange={setContextSize} required inputMode="numeric" />
+        </Field>
+        <Field label="Price per token (micro-credits)">
+          <TextInput value={costPerToken} onChange={setCostPerToken} required inputMode="numeric" />
+        </Field>
+        <Field label="sha256 (optional)">
+          <TextInput value={sha256} onChange={setSha256} />
+        </Field>
+        <Field label="Quantization (optional, e.g. Q4_K_M)">
+          <TextInput value={quantization} onChange={setQuantization} />
+        </Field>
+        <ErrorLine error={form.error} />
+        <FormActions submitLabel="Register" busy={form.busy} onCancel={onClose} />
       </form>
     </Modal>
   );

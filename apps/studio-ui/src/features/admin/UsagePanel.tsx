@@ -5,8 +5,9 @@ import { useState } from 'react';
 import { useRpc } from '../../rpc/RpcProvider.tsx';
 import { formatCount, formatCredits } from '../chat/format.ts';
 import { BarChart, type Bar } from './BarChart.tsx';
-import { inputClass, LoadState, Section } from './ui.tsx';
+import { inputClass, LoadState, Section, TextInput } from './ui.tsx';
 import { useLoad } from './use-load.ts';
+import { useUserNames } from './use-user-names.ts';
 
 type Measure = 'cost' | 'totalTokens';
 
@@ -41,9 +42,7 @@ export function UsagePanel() {
   const byDay = useLoad(() => rpc.call('usage.summary', { ...range, groupBy: ['day'], limit: 100 }), key);
   const byModel = useLoad(() => rpc.call('usage.summary', { ...range, groupBy: ['model'], limit: 100 }), key);
   const byUser = useLoad(() => rpc.call('usage.summary', { ...range, groupBy: ['user'], limit: 100 }), key);
-  const users = useLoad(() => rpc.call('users.list', { limit: 100 }), 'users');
-  const nameOf = (userId: number) =>
-    users.data?.items.find((user) => user.id === userId)?.username ?? `user ${userId}`;
+  const { nameOf } = useUserNames();
   const format = measure === 'cost' ? (value: number) => formatCredits(value) : formatCount;
   const totals = byDay.data?.totals;
 
@@ -69,16 +68,11 @@ export function UsagePanel() {
         <>
           <label className="flex items-center gap-1 text-muted">
             From
-            <input
-              type="date"
-              value={from}
-              onChange={(e) => setFrom(e.target.value)}
-              className={inputClass}
-            />
+            <TextInput type="date" value={from} onChange={setFrom} />
           </label>
           <label className="flex items-center gap-1 text-muted">
             To
-            <input type="date" value={to} onChange={(e) => setTo(e.target.value)} className={inputClass} />
+            <TextInput type="date" value={to} onChange={setTo} />
           </label>
           <select
             aria-label="Measure"

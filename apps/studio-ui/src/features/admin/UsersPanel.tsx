@@ -5,9 +5,23 @@ import { useState, type FormEvent } from 'react';
 import { errorText } from '../../rpc/error-text.ts';
 import { useRpc } from '../../rpc/RpcProvider.tsx';
 import { buttonClass, Modal } from '../../ui/Dialog.tsx';
+import { ErrorLine, Field, FormActions, useFormAction } from '../../ui/form.tsx';
 import { formatCount, formatCredits, parseCredits } from '../chat/format.ts';
-import { cellClass, formatTime, inputClass, LoadState, Section, smallButton } from './ui.tsx';
+import { SecretOnceDialog } from './SecretOnceDialog.tsx';
+import {
+  cellClass,
+  DataTable,
+  formatTime,
+  inputClass,
+  LoadState,
+  OptionList,
+  Section,
+  smallButton,
+  TextInput,
+} from './ui.tsx';
 import { useLoad } from './use-load.ts';
+
+const USER_COLUMNS = ['User', 'Role', 'State', 'Balance (credits)', 'Last sign-in', 'Actions'];
 
 /** Props of {@link UsersPanel}. */
 interface Props {
@@ -44,12 +58,11 @@ export function UsersPanel({ me }: Props) {
       title="Users"
       actions={
         <>
-          <input
+          <TextInput
             aria-label="Search users"
             placeholder="Search name or email"
             value={query}
-            onChange={(event) => setQuery(event.target.value)}
-            className={inputClass}
+            onChange={setQuery}
           />
           <button type="button" className={buttonClass.primary} onClick={() => setCreating(true)}>
             New user
@@ -57,89 +70,64 @@ export function UsersPanel({ me }: Props) {
         </>
       }
     >
-      <LoadState
-        loading={users.loading}
-        error={users.error}
-        empty={items.length === 0}
+      <DataTable
+        testId="users-table"
+        columns={USER_COLUMNS}
+        state={users}
+        rows={items}
         emptyText="No users."
-      />
-      {items.length > 0 && (
-        <div className="overflow-x-auto">
-          <table className="w-full border-collapse text-sm" data-testid="users-table">
-            <thead>
-              <tr className="border-b border-border">
-                <th className={cellClass.head}>User</th>
-                <th className={cellClass.head}>Role</th>
-                <th className={cellClass.head}>State</th>
-                <th className={cellClass.head}>Balance (credits)</th>
-                <th className={cellClass.head}>Last sign-in</th>
-                <th className={cellClass.head}>Actions</th>
-              </tr>
-            </thead>
-            <tbody>
-              {items.map((user) => (
-                <tr
-                  key={user.id}
-                  className="border-b border-border"
-                  data-testid={`user-row-${user.username}`}
+        renderRow={(user) => (
+          <tr key={user.id} className="border-b border-border" data-testid={`user-row-${user.username}`}>
+            <td className={cellClass.body}>
+              <div className="font-semibold">{user.username}</div>
+              <div className="text-xs text-muted">{user.email ?? 'no email'}</div>
+            </td>
+            <td className={cellClass.body}>
+              <select
+                aria-label={`Role of ${user.username}`}
+                value={user.role}
+                disabled={user.id === me.id}
+                onChange={(event) => void updateUser(user, { role: event.target.value as Role })}
+                className={inputClass}
+              >
+                <OptionList values={ROLES} />
+              </select>
+            </td>
+            <td className={cellClass.body}>
+              <span className={user.disabled ? 'text-danger' : 'text-success'}>
+                {user.disabled ? 'disabled' : 'active'}
+              </span>
+            </td>
+            <td className={`${cellClass.body} font-mono`} data-testid="user-balance">
+              {formatCredits(user.balance)}
+            </td>
+            <td className={cellClass.body}>{formatTime(user.lastLoginAt)}</td>
+            <td className={cellClass.body}>
+              <div className="flex flex-wrap gap-1">
+                <button type="button" className={smallButton} onClick={() => setGranting(user)}>
+                  Grant
+                </button>
+                <button type="button" className={smallButton} onClick={() => setUsageOf(user)}>
+                  Usage
+                </button>
+                <button
+                  type="button"
+                  className={smallButton}
+                  disabled={user.id === me.id}
+                  onClick={() => void updateUser(user, { disabled: !user.disabled })}
                 >
-                  <td className={cellClass.body}>
-                    <div className="font-semibold">{user.username}</div>
-                    <div className="text-xs text-muted">{user.email ?? 'no email'}</div>
-                  </td>
-                  <td className={cellClass.body}>
-                    <select
-                      aria-label={`Role of ${user.username}`}
-                      value={user.role}
-                      disabled={user.id === me.id}
-                      onChange={(event) => void updateUser(user, { role: event.target.value as Role })}
-                      className={inputClass}
-                    >
-                      {ROLES.map((role) => (
-                        <option key={role} value={role}>
-                          {role}
-                        </option>
-                      ))}
-                    </select>
-                  </td>
-                  <td className={cellClass.body}>
-                    <span className={user.disabled ? 'text-danger' : 'text-success'}>
-                      {user.disabled ? 'disabled' : 'active'}
-                    </span>
-                  </td>
-                  <td className={`${cellClass.body} font-mono`} data-testid="user-balance">
-                    {formatCredits(user.balance)}
-                  </td>
-                  <td className={cellClass.body}>{formatTime(user.lastLoginAt)}</td>
-                  <td className={cellClass.body}>
-                    <div className="flex flex-wrap gap-1">
-                      <button type="button" className={smallButton} onClick={() => setGranting(user)}>
-                        Grant
-                      </button>
-                      <button type="button" className={smallButton} onClick={() => setUsageOf(user)}>
-                        Usage
-                      </button>
-                      <button
-                        type="button"
-                        className={smallButton}
-                        disabled={user.id === me.id}
-                        onClick={() => void updateUser(user, { disabled: !user.disabled })}
-                      >
-                        {user.disabled ? 'Enable' : 'Disable'}
-                      </button>
-                    </div>
-                    {rowError?.userId === user.id && (
-                      <p role="alert" className="text-xs text-danger">
-                        {rowError.text}
-                      </p>
-                    )}
-                  </td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        </div>
-      )}
+                  {user.disabled ? 'Enable' : 'Disable'}
+                </button>
+              </div>
+              {rowError?.userId === user.id && (
+                <p role="alert" className="text-xs text-danger">
+                  {rowError.text}
+                </p>
+              )}
+            </td>
+          </tr>
+        )}
+      />
       {creating && (
         <CreateUserDialog onClose={() => setCreating(false)} onCreated={() => void users.reload()} />
       )}
@@ -168,105 +156,52 @@ function CreateUserDialog({ onClose, onCreated }: CreateProps) {
   const [email, setEmail] = useState('');
   const [password, setPassword] = useState('');
   const [role, setRole] = useState<Role>('developer');
-  const [busy, setBusy] = useState(false);
-  const [error, setError] = useState<string | undefined>(undefined);
+  const form = useFormAction();
   const [generated, setGenerated] = useState<{ username: string; password: string } | undefined>(undefined);
 
-  const submit = async (event: FormEvent) => {
-    event.preventDefault();
-    setBusy(true);
-    setError(undefined);
-    try {
-      const result = await rpc.call('users.create', {
-        username: username.trim(),
-        role,
-        ...(email.trim() === '' ? {} : { email: email.trim() }),
-        ...(password === '' ? {} : { password }),
-      });
-      onCreated();
-      if (result.generatedPassword === undefined) onClose();
-      else setGenerated({ username: result.user.username, password: result.generatedPassword });
-    } catch (failure) {
-      setError(errorText(failure));
-    } finally {
-      setBusy(false);
-    }
+  const create = async () => {
+    const result = await rpc.call('users.create', {
+      username: username.trim(),
+      role,
+      ...(email.trim() === '' ? {} : { email: email.trim() }),
+      ...(password === '' ? {} : { password }),
+    });
+    onCreated();
+    if (result.generatedPassword === undefined) onClose();
+    else setGenerated({ username: result.user.username, password: result.generatedPassword });
   };
 
   if (generated !== undefined) {
     return (
-      <Modal title="User created" onClose={onClose}>
-        <p>
-          The password of <strong>{generated.username}</strong> is shown only now. Hand it over safely.
-        </p>
-        <code
-          className="select-all break-all rounded bg-surface-alt p-2 font-mono"
-          data-testid="generated-password"
-        >
-          {generated.password}
-        </code>
-        <div className="flex justify-end">
-          <button type="button" className={buttonClass.primary} onClick={onClose} autoFocus>
-            Done
-          </button>
-        </div>
-      </Modal>
+      <SecretOnceDialog
+        title="User created"
+        secret={generated.password}
+        testId="generated-password"
+        onClose={onClose}
+      >
+        The password of <strong>{generated.username}</strong> is shown only now. Hand it over safely.
+      </SecretOnceDialog>
     );
   }
   return (
     <Modal title="New user" onClose={onClose}>
-      <form onSubmit={(event) => void submit(event)} className="flex flex-col gap-2">
-        <label className="flex flex-col gap-1">
-          <span className="text-muted">Username</span>
-          <input
-            autoFocus
-            required
-            value={username}
-            onChange={(e) => setUsername(e.target.value)}
-            className={inputClass}
-          />
-        </label>
-        <label className="flex flex-col gap-1">
-          <span className="text-muted">Email (optional)</span>
-          <input
-            type="email"
-            value={email}
-            onChange={(e) => setEmail(e.target.value)}
-            className={inputClass}
-          />
-        </label>
-        <label className="flex flex-col gap-1">
-          <span className="text-muted">Password (optional, at least 12 characters; empty generates one)</span>
-          <input
-            type="password"
-            value={password}
-            onChange={(e) => setPassword(e.target.value)}
-            className={inputClass}
-          />
-        </label>
-        <label className="flex flex-col gap-1">
-          <span className="text-muted">Role</span>
+      <form onSubmit={form.submitWith(create)} className="flex flex-col gap-2">
+        <Field label="Username">
+          <TextInput autoFocus required value={username} onChange={setUsername} />
+        </Field>
+        <Field label="Email (optional)">
+          <TextInput type="email" value={email} onChange={setEmail} />
+        </Field>
+        <Field label="Password (optional, at least 12 characters; empty generates one)">
+          <TextInput type="password" value={password} onChange={setPassword} />
+        </Field>
+        <Field label="Role">
           <select value={role} onChange={(e) => setRole(e.target.value as Role)} className={inputClass}>
-            {ROLES.map((option) => (
-              <option key={option} value={option}>
-                {option}
-              </option>
-            ))}
+            <OptionList values={ROLES} />
           </select>
-        </label>
-        {error !== undefined && (
-          <p role="alert" className="text-danger">
-            {error}
-          </p>
-        )}
-        <div className="flex justify-end gap-2">
-          <button type="button" className={buttonClass.plain} onClick={onClose}>
-            Cancel
-          </button>
-          <button type="submit" className={buttonClass.primary} disabled={busy}>
-            Create
-          </button>
-        </div>
+        </Field>
+        <ErrorLine error={form.error} />
+        <FormActions submitLabel="Create" busy={form.busy} onCancel={onClose} />
       </form>
     </Modal>
   );
@@ -285,21 +220,18 @@ function GrantDialog({ user, onClose, onGranted }: GrantProps) {
   const [kind, setKind] = useState<'credit' | 'debit'>('credit');
   const [amount, setAmount] = useState('');
   const [reason, setReason] = useState('');
-  const [busy, setBusy] = useState(false);
-  const [error, setError] = useState<string | undefined>(undefined);
+  const form = useFormAction();
   // One key per dialog: a double submit or a retry after a lost answer is applied once.
   const [idempotencyKey] = useState(() => crypto.randomUUID());
 
-  const submit = async (event: FormEvent) => {
+  const submit = (event: FormEvent) => {
     event.preventDefault();
     const micro = parseCredits(amount);
     if (micro === undefined || micro <= 0) {
-      setError('Enter a positive amount of credits, with at most six decimals.');
+      form.setError('Enter a positive amount of credits, with at most six decimals.');
       return;
     }
-    setBusy(true);
-    setError(undefined);
-    try {
+    void form.run(async () => {
       await rpc.call('billing.grant', {
         userId: user.id,
         kind,
@@ -309,10 +241,7 @@ function GrantDialog({ user, onClose, onGranted }: GrantProps) {
       });
       onGranted();
       onClose();
-    } catch (failure) {
-      setError(errorText(failure));
-      setBusy(false);
-    }
+    });
   };
 
   return (
@@ -320,7 +249,7 @@ function GrantDialog({ user, onClose, onGranted }: GrantProps) {
       <p className="text-muted">
         Now: <span className="font-mono text-fg">{formatCredits(user.balance)}</span> credits
       </p>
-      <form onSubmit={(event) => void submit(event)} className="flex flex-col gap-2">
+      <form onSubmit={submit} className="flex flex-col gap-2">
         <fieldset className="flex gap-3">
           <legend className="sr-only">Kind</legend>
           <label className="flex items-center gap-1">
@@ -332,41 +261,21 @@ function GrantDialog({ user, onClose, onGranted }: GrantProps) {
             Take
           </label>
         </fieldset>
-        <label className="flex flex-col gap-1">
-          <span className="text-muted">Credits</span>
-          <input
+        <Field label="Credits">
+          <TextInput
             autoFocus
             required
             inputMode="decimal"
             value={amount}
-            onChange={(e) => setAmount(e.target.value)}
-            className={inputClass}
+            onChange={setAmount}
             aria-label="Credits"
           />
-        </label>
-        <label className="flex flex-col gap-1">
-          <span className="text-muted">Reason (kept in the audit log)</span>
-          <input
-            required
-            value={reason}
-            onChange={(e) => setReason(e.target.value)}
-            className={inputClass}
-            aria-label="Reason"
-          />
-        </label>
-        {error !== undefined && (
-          <p role="alert" className="text-danger">
-            {error}
-          </p>
-        )}
-        <div className="flex justify-end gap-2">
-          <button type="button" className={buttonClass.plain} onClick={onClose}>
-            Cancel
-          </button>
-          <button type="submit" className={buttonClass.primary} disabled={busy}>
-            {kind === 'credit' ? 'Grant' : 'Take'}
-          </button>
-        </div>
+        </Field>
+        <Field label="Reason (kept in the audit log)">
+          <TextInput required value={reason} onChange={setReason} aria-label="Reason" />
+        </Field>
+        <ErrorLine error={form.error} />
+        <FormActions submitLabel={kind === 'credit' ? 'Grant' : 'Take'} busy={form.busy} onCancel={onClose} />
       </form>
     </Modal>
   );

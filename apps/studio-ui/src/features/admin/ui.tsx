@@ -1,5 +1,6 @@
-// Small building blocks the dashboard's sections share: a titled section, status lines and form classes.
-import type { ReactNode } from 'react';
+// Small building blocks the dashboard's sections share: a titled section, status lines, tables, inputs and
+// form classes.
+import type { InputHTMLAttributes, ReactNode } from 'react';
 
 /** Classes of inputs and selects. */
 export const inputClass = 'rounded border border-border bg-surface-alt px-2 py-1 text-fg';
@@ -66,4 +67,83 @@ export function LoadState({ loading, error, empty, emptyText }: LoadStateProps) 
 export function formatTime(iso: string | null): string {
   if (iso === null) return '—';
   return new Date(iso).toLocaleString('en-GB', { dateStyle: 'short', timeStyle: 'medium' });
+}
+
+/** Props of {@link TextInput}: an input's own attributes, with its value as text. */
+type TextInputProps = Omit<InputHTMLAttributes<HTMLInputElement>, 'value' | 'onChange' | 'className'> & {
+  value: string;
+  /** Called with the new text. */
+  onChange: (value: string) => void;
+};
+
+/** A controlled input of the dashboard's look. */
+export function TextInput({ value, onChange, ...attributes }: TextInputProps) {
+  return (
+    <input
+      {...attributes}
+      value={value}
+      onChange={(event) => onChange(event.target.value)}
+      className={inputClass}
+    />
+  );
+}
+
+/** Props of {@link OptionList}. */
+interface OptionListProps {
+  /** The values, each shown as its own text. */
+  values: readonly string[];
+}
+
+/** The `<option>`s of a select whose values are shown as they are (roles, actions). */
+export function OptionList({ values }: OptionListProps) {
+  return values.map((value) => (
+    <option key={value} value={value}>
+      {value}
+    </option>
+  ));
+}
+
+/** Props of {@link DataTable}. */
+interface DataTableProps<T> {
+  /** The `data-testid` of the table. */
+  testId: string;
+  /** The header cells' texts. */
+  columns: readonly string[];
+  /** Whether the rows are loading and why they failed to (what useLoad returns fits). */
+  state: { loading: boolean; error: string | undefined };
+  rows: readonly T[];
+  /** Shown when loaded and there are no rows. */
+  emptyText: string;
+  /** One body row (`<tr>` with its key). */
+  renderRow: (row: T) => ReactNode;
+}
+
+/** A section's table with its loading, error and empty lines; scrolls sideways when narrow. */
+export function DataTable<T>({ testId, columns, state, rows, emptyText, renderRow }: DataTableProps<T>) {
+  return (
+    <>
+      <LoadState
+        loading={state.loading}
+        error={state.error}
+        empty={rows.length === 0}
+        emptyText={emptyText}
+      />
+      {rows.length > 0 && (
+        <div className="overflow-x-auto">
+          <table className="w-full border-collapse text-sm" data-testid={testId}>
+            <thead>
+              <tr className="border-b border-border">
+                {columns.map((column) => (
+                  <th key={column} className={cellClass.head}>
+                    {column}
+                  </th>
+                ))}
+              </tr>
+            </thead>
+            <tbody>{rows.map(renderRow)}</tbody>
+          </table>
+        </div>
+      )}
+    </>
+  );
 }
