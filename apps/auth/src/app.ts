@@ -4,7 +4,12 @@ import type { AuthConfig } from '@cyber/config';
 import type { Database } from '@cyber/db';
 import type { Contract } from '@cyber/contract';
 import { rpcServer } from '@cyber/rpc-server';
-import { metricsPlugin, type Registry, type UsageSinkMetrics } from '@cyber/telemetry';
+import {
+  createRpcServerMetrics,
+  metricsPlugin,
+  type Registry,
+  type UsageSinkMetrics,
+} from '@cyber/telemetry';
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
 import type { Redis } from 'ioredis';
 import type { AuthHandlers, AuthIdentity, Clock } from './auth-types.js';
@@ -37,7 +42,10 @@ export interface AuthDeps {
    * events (standalone mode: the in-process bus). Default false so tests without Kafka need none.
    */
   usageSink?: boolean | { createConsumer: UsageConsumerFactory };
-  /** Prometheus metrics, served at GET /metrics; the usage sink records into `usageSink`. None when absent. */
+  /**
+   * Prometheus metrics, served at GET /metrics: JSON-RPC calls per method, and the usage sink records into
+   * `usageSink`. None when absent.
+   */
   metrics?: { registry: Registry; usageSink?: UsageSinkMetrics };
   /** Source of the current time; tests pass a controllable clock. */
   clock?: Clock;
@@ -121,6 +129,7 @@ export async function buildApp(deps: AuthDeps): Promise<FastifyInstance> {
       users: new AuthUsersRepository(db),
       resolveApiKey,
     }),
+    ...(deps.metrics ? { onCallEnd: createRpcServerMetrics(deps.metrics.registry).onCallEnd } : {}),
   });
   registerHealthRoutes(app, { db, redis, signingKeys });
   app.decorate('rotateSigningKey', () => signingKeys.rotate());

@@ -8,7 +8,7 @@ import type { Database } from '@cyber/db';
 import type { LlmEngine } from '@cyber/llm';
 import { MeterStore, type RateLimits } from '@cyber/metering';
 import { rpcServer, type Authenticate, type RpcLimits } from '@cyber/rpc-server';
-import { metricsPlugin, type LlmMetrics, type Registry } from '@cyber/telemetry';
+import { createRpcServerMetrics, metricsPlugin, type LlmMetrics, type Registry } from '@cyber/telemetry';
 import type { UsageOutbox } from '@cyber/usage-events';
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
 import type { Redis } from 'ioredis';
@@ -52,7 +52,7 @@ export interface LlmServerDeps {
   logger?: FastifyServerOptions['logger'];
   /** fetch for calls to auth and model downloads; the global one by default. */
   fetch?: typeof fetch;
-  /** Prometheus metrics: served at GET /metrics and recorded by inference; none when absent. */
+  /** Prometheus metrics: served at GET /metrics, recorded by inference and per JSON-RPC method; none when absent. */
   metrics?: { registry: Registry; llm: LlmMetrics };
   /** Called on shutdown after generations settled and the outbox closed (verifier, Kafka producer). */
   onClose?: () => Promise<void>;
@@ -155,6 +155,7 @@ export async function buildApp(deps: LlmServerDeps): Promise<FastifyInstance> {
   await app.register(rpcServer, {
     authenticate: deps.authenticate,
     ...(deps.rpcLimits === undefined ? {} : { limits: deps.rpcLimits }),
+    ...(deps.metrics ? { onCallEnd: createRpcServerMetrics(deps.metrics.registry).onCallEnd } : {}),
     handlers: {
       ...llmHandlers({ inference, engine, models }),
       ...modelHandlers({

@@ -328,7 +328,7 @@ describe('one chat request, observed end to end', () => {
         const query = async (expr: string) => {
           const url = `${PROMETHEUS}/api/v1/query?query=${encodeURIComponent(expr)}`;
           const body = (await (await fetch(url)).json()) as {
-            data: { result: { value: [number, string] }[] };
+            data: { result: { metric: Record<string, string>; value: [number, string] }[] };
           };
           return body.data.result;
         };
@@ -355,6 +355,8 @@ describe('one chat request, observed end to end', () => {
           'usage_outbox_events',
           'usage_events_consumed_total',
           'usage_consumer_lag_seconds',
+          'usage_consumer_lag_messages',
+          'rpc_server_call_duration_seconds_count',
           'sandbox_warm_pool_containers',
           'process_cpu_seconds_total',
         ];
@@ -367,6 +369,28 @@ describe('one chat request, observed end to end', () => {
           `count by (service) (http_server_request_duration_seconds_count{run="${run}"})`,
         );
         expect(services.length).toBe(3);
+
+        // Per JSON-RPC method: the chat counted as ok on the gateway and on llmserver, the refusal under its
+        // error key, auth's own methods on auth; and the sink has caught up with every usage event.
+        const rpc = (labels: string) => `rpc_server_call_duration_seconds_count{run="${run}", ${labels}}`;
+        const chatOk = await until(
+          `count by (service) (${rpc('method="llm.chat", outcome="ok"')})`,
+          (n) => n === 2,
+        );
+        expect(chatOk.map((r) => r.metric.service).sort()).toEqual(['api', 'llmserver']);
+        expect((await until(rpc('method="llm.chat", outcome!="ok"'), (n) => n > 0)).length).toBeGreaterThan(
+          0,
+        );
+        expect(
+          (await until(rpc('method="auth.login", outcome="ok", service="auth"'), (n) => n > 0)).length,
+        ).toBe(1);
+        const buckets = await query(
+          `rpc_server_call_duration_seconds_bucket{run="${run}", method="llm.chat", outcome="ok", le="+Inf"} > 0`,
+        );
+        expect(buckets.length).toBe(2);
+        expect((await until(`usage_consumer_lag_messages{run="${run}"} == 0`, (n) => n === 1)).length).toBe(
+          1,
+        );
       } finally {
         await unlink(file).catch(() => undefined);
       }

@@ -35,7 +35,7 @@ export interface UsageSinkOptions {
   partitionsConsumedConcurrently?: number;
   /** Called after each committed booking (metrics, tests). */
   onBooked?: (result: BookingResult) => void;
-  /** Consumed events by outcome and the consumer lag; none recorded when absent. */
+  /** Consumed events by outcome and the consumer lag (age and events behind); none recorded when absent. */
   metrics?: UsageSinkMetrics;
   /** Where the events come from; Kafka (`createUsageConsumer`) when absent. */
   createConsumer?: UsageConsumerFactory;
@@ -70,7 +70,7 @@ export async function bookUsageBatch(db: Kysely<DB>, batch: UsageBatch): Promise
 
 /** Creates the usage sink; nothing connects before `start()`. */
 export function createUsageSink(options: UsageSinkOptions): UsageSink {
-  const { logger } = options;
+  const { logger, metrics } = options;
   const createConsumer = options.createConsumer ?? createUsageConsumer;
   let consumer: UsageConsumer | undefined;
   return {
@@ -87,6 +87,8 @@ export function createUsageSink(options: UsageSinkOptions): UsageSink {
         ...(options.partitionsConsumedConcurrently !== undefined
           ? { partitionsConsumedConcurrently: options.partitionsConsumedConcurrently }
           : {}),
+        // Offset lag grows while the sink books nothing; the age gauge only moves when it books.
+        ...(metrics === undefined ? {} : { onLag: (messages: number) => metrics.lagMessages.set(messages) }),
         handleBatch: async (batch) => {
           // The booking joins the trace of every request whose usage it books (trace ids ride in the events).
           const result = await inTraces(
