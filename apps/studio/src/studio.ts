@@ -177,6 +177,9 @@ async function start(
     },
     logger: llmLogger,
     isBooked,
+    // The bus forgets on exit what it was sent: after a crash between publish and booking, only the outbox
+    // still has those charges, so it sends again what the ledger does not hold (booking is unique on eventId).
+    resendUnbookedOnOpen: true,
   });
   await outbox.open();
   const llmVerifier = verifierOf(llmLogger);
