@@ -3,24 +3,13 @@
 // generated one (always present) and Gemma 3 270M from CYBER_TEST_REAL_MODEL for tool calls (the tiny model cannot
 // write a tool call's arguments). Gemma is a base model, so which tool it calls is forced per step (toolChoice),
 // while the arguments and answers are its own.
-import { randomBytes } from 'node:crypto';
-import type { AgentEvent, Contract, EditProposal } from '@cyber/contract';
-import type { WsClient } from '@cyber/rpc-client';
+import type { EditProposal } from '@cyber/contract';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { LlmTestUser } from '../../llmserver/test/llm-harness.js';
 import { LlmServerModel, type AgentToolChoice } from '../src/agent/agent-model.js';
 import { webSocketUrl } from '../src/ws-forwarder.js';
 import { startAgentStack, type AgentStack } from './agent-stack.js';
-
-interface TurnResult {
-  sessionId: string;
-  turnId: string;
-  answer: string;
-  finishReason: string;
-  steps: number;
-  usage: { promptTokens: number; completionTokens: number; totalTokens: number; cost: number };
-  pendingEdits: EditProposal[];
-}
+import { chatTurn, newAgentProject, type Turn, type TurnListener } from './agent-turns.js';
 
 // Same variable and install as @cyber/llm/testing's REAL_MODEL_ENV (the gateway does not depend on @cyber/llm).
 const realModel = process.env.CYBER_TEST_REAL_MODEL;
@@ -73,34 +62,9 @@ afterAll(async () => {
   await s?.close();
 });
 
-async function newProject(user: LlmTestUser): Promise<string> {
-  const { id } = await s.call<{ id: string }>(
-    'project.create',
-    { name: `agent-${randomBytes(3).toString('hex')}`, template: 'python' },
-    user,
-  );
-  return id;
-}
-
-async function chat(
-  user: LlmTestUser,
-  params: Record<string, unknown>,
-  onEvent: (event: AgentEvent, client: WsClient<Contract>) => void = () => undefined,
-): Promise<{ result: TurnResult; events: AgentEvent[] }> {
-  const client = await s.ws(user);
-  const events: AgentEvent[] = [];
-  try {
-    const result = (await client.call('agent.chat', params as never, {
-      onNotification: (event: AgentEvent) => {
-        events.push(event);
-        onEvent(event, client);
-      },
-    })) as TurnResult;
-    return { result, events };
-  } finally {
-    client.close();
-  }
-}
+const newProject = (user: LlmTestUser): Promise<string> => newAgentProject(s, user);
+const chat = (user: LlmTestUser, params: Record<string, unknown>, onEvent?: TurnListener): Promise<Turn> =>
+  chatTurn(s, user, params, onEvent);
 
 /** The usage event ids of a turn's model calls and their tokens_used rows. */
 async function ledgerOf(

@@ -1,8 +1,7 @@
 // The agent loop through the gateway with the scripted model double, and everything else real: PostgreSQL,
 // auth, the project files, the Docker sandbox (run.exec machinery), the WebSocket transport.
 import { randomBytes } from 'node:crypto';
-import { RpcError, type AgentEvent, type Contract, type EditProposal } from '@cyber/contract';
-import type { WsClient } from '@cyber/rpc-client';
+import { RpcError, type AgentEvent, type EditProposal } from '@cyber/contract';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { LlmTestUser } from '../../llmserver/test/llm-harness.js';
 import {
@@ -14,16 +13,7 @@ import {
   type ScriptStep,
 } from '../src/testing.js';
 import { startAgentStack, type AgentStack } from './agent-stack.js';
-
-interface TurnResult {
-  sessionId: string;
-  turnId: string;
-  answer: string;
-  finishReason: string;
-  steps: number;
-  usage: { promptTokens: number; completionTokens: number; totalTokens: number; cost: number };
-  pendingEdits: EditProposal[];
-}
+import { chatTurn, newAgentProject, type Turn, type TurnListener } from './agent-turns.js';
 
 const book = new ScriptBook();
 let s: AgentStack;
@@ -41,14 +31,7 @@ afterAll(async () => {
   await s?.close();
 });
 
-async function newProject(template = 'python'): Promise<string> {
-  const { id } = await s.call<{ id: string }>(
-    'project.create',
-    { name: `agent-${randomBytes(3).toString('hex')}`, template },
-    dev,
-  );
-  return id;
-}
+const newProject = (template?: string): Promise<string> => newAgentProject(s, dev, template);
 
 function script(
   steps: ScriptStep[],
@@ -58,25 +41,9 @@ function script(
   return { model, scripted: book.add(model, new ScriptedModel(steps, options)) };
 }
 
-/** Runs agent.chat over a WebSocket, collecting the streamed events. */
-async function chat(
-  params: Record<string, unknown>,
-  onEvent: (event: AgentEvent, client: WsClient<Contract>) => void = () => undefined,
-): Promise<{ result: TurnResult; events: AgentEvent[] }> {
-  const client = await s.ws(dev);
-  const events: AgentEvent[] = [];
-  try {
-    const result = (await client.call('agent.chat', params as never, {
-      onNotification: (event: AgentEvent) => {
-        events.push(event);
-        onEvent(event, client);
-      },
-    })) as TurnResult;
-    return { result, events };
-  } finally {
-    client.close();
-  }
-}
+/** Runs agent.chat as the developer over a WebSocket, collecting the streamed events. */
+const chat = (params: Record<string, unknown>, onEvent?: TurnListener): Promise<Turn> =>
+  chatTurn(s, dev, params, onEvent);
 
 function expectConsecutive(events: AgentEvent[], from: number): void {
   expect(events.map((event) => event.seq)).toEqual(events.map((_event, index) => from + index));
