@@ -18,6 +18,7 @@ import { createTestDatabase, type TestDatabase } from '@cyber/db/testing';
 import { createMetricsRegistry, type Registry } from '@cyber/telemetry';
 import type { FastifyInstance } from 'fastify';
 import { Redis } from 'ioredis';
+import { deleteRedisPrefix } from '../../llmserver/test/redis-keys.js';
 import { buildApp, type AppDeps } from '../src/app.js';
 
 /** Password of the bootstrap admin of the test's auth app. */
@@ -144,17 +145,7 @@ async function startAuth(databaseUrl: string, metrics: boolean): Promise<TestAut
     async close() {
       await verifier.close();
       await app.close();
-      const redis = new Redis(redisUrl);
-      try {
-        let cursor = '0';
-        do {
-          const [next, keys] = await redis.scan(cursor, 'MATCH', `${redisPrefix}*`, 'COUNT', 1000);
-          if (keys.length > 0) await redis.del(...keys);
-          cursor = next;
-        } while (cursor !== '0');
-      } finally {
-        redis.disconnect();
-      }
+      await deleteRedisPrefix(redisUrl, redisPrefix);
     },
   };
 }

@@ -23,6 +23,7 @@ import { Redis } from 'ioredis';
 import { WebSocket } from 'ws';
 import { buildApp, type LlmServerDeps } from '../src/app.js';
 import { ModelRepository } from '../src/models/index.js';
+import { deleteRedisPrefix } from './redis-keys.js';
 
 export const ADMIN_PASSWORD = 'admin-password-for-llm-tests';
 const USER_PASSWORD = 'user-password-for-llm-tests';
@@ -362,17 +363,7 @@ export async function startLlmHarness(options: LlmHarnessOptions = {}): Promise<
     async close() {
       await app.close();
       await authApp.close();
-      const cleanup = new Redis(redisUrl);
-      try {
-        let cursor = '0';
-        do {
-          const [next, keys] = await cleanup.scan(cursor, 'MATCH', `${redisPrefix}*`, 'COUNT', 1000);
-          if (keys.length > 0) await cleanup.del(...keys);
-          cursor = next;
-        } while (cursor !== '0');
-      } finally {
-        cleanup.disconnect();
-      }
+      await deleteRedisPrefix(redisUrl, redisPrefix);
       await database.close();
       await rm(dataDir, { recursive: true, force: true });
     },
