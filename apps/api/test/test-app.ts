@@ -18,6 +18,7 @@ import { createTestDatabase, type TestDatabase } from '@cyber/db/testing';
 import { createMetricsRegistry, type Registry } from '@cyber/telemetry';
 import type { FastifyInstance } from 'fastify';
 import { Redis } from 'ioredis';
+import { callAuthRpc } from '../../llmserver/test/auth-rpc.js';
 import { deleteRedisPrefix } from '../../llmserver/test/redis-keys.js';
 import { buildApp, type AppDeps } from '../src/app.js';
 
@@ -128,20 +129,8 @@ async function startAuth(databaseUrl: string, metrics: boolean): Promise<TestAut
   return {
     url,
     verifier,
-    async call<T>(method: string, params: unknown, token?: string): Promise<T> {
-      const response = await app.inject({
-        method: 'POST',
-        url: '/rpc',
-        headers: {
-          'content-type': 'application/json',
-          ...(token === undefined ? {} : { authorization: `Bearer ${token}` }),
-        },
-        payload: JSON.stringify({ jsonrpc: '2.0', id: 1, method, params }),
-      });
-      const body = response.json<RpcResponse>();
-      if (body.error !== undefined) throw new Error(`auth ${method} failed: ${JSON.stringify(body.error)}`);
-      return body.result as T;
-    },
+    call: <T>(method: string, params: unknown, token?: string) =>
+      callAuthRpc<T>(app, { method, params, token }),
     async close() {
       await verifier.close();
       await app.close();

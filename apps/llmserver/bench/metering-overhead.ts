@@ -18,6 +18,7 @@ import { MeterStore, type RateLimits } from '@cyber/metering';
 import { Redis } from 'ioredis';
 import { Metering } from '../src/metering/metering.js';
 import { startLlmHarness } from '../test/llm-harness.js';
+import { deleteRedisPrefix } from '../test/redis-keys.js';
 
 const REQUESTS = Number(process.env.BENCH_REQUESTS ?? 5000);
 const WARMUP = 200;
@@ -153,12 +154,7 @@ try {
   // Everything settled must reach the ledger; waiting here also keeps the next run from sharing the sink.
   if (!(await h.outbox.flush(60_000))) console.warn('outbox did not drain to Kafka within 60 s');
 } finally {
-  let cursor = '0';
-  do {
-    const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 1000);
-    if (keys.length > 0) await redis.del(...keys);
-    cursor = next;
-  } while (cursor !== '0');
+  await deleteRedisPrefix(redisUrl, prefix);
   redis.disconnect();
   await h.close();
 }

@@ -23,6 +23,7 @@ import { Redis } from 'ioredis';
 import { WebSocket } from 'ws';
 import { buildApp, type LlmServerDeps } from '../src/app.js';
 import { ModelRepository } from '../src/models/index.js';
+import { callAuthRpc } from './auth-rpc.js';
 import { deleteRedisPrefix } from './redis-keys.js';
 
 export const ADMIN_PASSWORD = 'admin-password-for-llm-tests';
@@ -165,20 +166,8 @@ export async function startLlmHarness(options: LlmHarnessOptions = {}): Promise<
     redisKeyPrefix: redisPrefix,
   });
   await verifier.ready();
-  const authCall = async <T>(method: string, params: unknown, token?: string): Promise<T> => {
-    const response = await authApp.inject({
-      method: 'POST',
-      url: '/rpc',
-      headers: {
-        'content-type': 'application/json',
-        ...(token === undefined ? {} : { authorization: `Bearer ${token}` }),
-      },
-      payload: JSON.stringify({ jsonrpc: '2.0', id: 1, method, params }),
-    });
-    const body = response.json<RpcResponse<T>>();
-    if (body.error !== undefined) throw new Error(`auth ${method} failed: ${JSON.stringify(body.error)}`);
-    return body.result as T;
-  };
+  const authCall = <T>(method: string, params: unknown, token?: string): Promise<T> =>
+    callAuthRpc<T>(authApp, { method, params, token });
 
   // The outbox and its producer on the test's topic (the sink created the topic when it started).
   const producer = createUsageProducer({ brokers, topic, clientId: 'llm-test' });
