@@ -23,6 +23,7 @@ import { webSocketUrl } from './ws-forwarder.js';
 export { ProjectFiles, versionOf } from './project-files.js';
 export { forwardedHeaders, type ServiceUrls } from './forwarder.js';
 export type { SandboxDeps, SandboxLike } from './run-handlers.js';
+export { observedSandbox } from './observed-sandbox.js';
 export type { AgentDeps } from './agent/agent-handlers.js';
 export type { TelemetryDeps } from './telemetry/telemetry-handlers.js';
 export {

@@ -2,10 +2,11 @@
 // in this process, each with its own metrics registry and a pino logger captured in memory, the OpenTelemetry
 // SDK with an in-memory span exporter, and the Prometheus that scripts/infra.sh runs scraping all three.
 // One chat request through the gateway must leave one trace id on the spans of api, llmserver and the usage
-// sink and on its tokens_used row; Prometheus must return data for every listed metric; and the logs of the
-// whole run must hold no password, API key or prompt text.
+// sink and on its tokens_used row; a sandbox run (on the real Docker engine) leaves its verdict and resources on
+// a span of its run.exec trace; Prometheus must return data for every listed metric; and the logs of the whole
+// run must hold no password, API key or prompt text.
 import { randomBytes, randomUUID } from 'node:crypto';
-import { mkdtemp, rm, stat, unlink, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, stat, unlink, writeFile } from 'node:fs/promises';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -23,7 +24,7 @@ const tracing = startTracing({
   esmHooks: false,
 });
 
-const { buildApp: buildApiApp } = await import('@cyber/api');
+const { buildApp: buildApiApp, observedSandbox } = await import('@cyber/api');
 const { buildApp: buildAuthApp } = await import('@cyber/auth');
 const { createVerifier } = await import('@cyber/auth-client');
 const { loadAuthConfig } = await import('@cyber/config');
@@ -36,6 +37,8 @@ const { createUsageOutbox, createUsageProducer } = await import('@cyber/usage-ev
 const { Redis } = await import('ioredis');
 const { buildApp } = await import('../src/app.js');
 const { ModelRepository } = await import('../src/models/index.js');
+const { createDockerClient, DEFAULT_LIMITS, DEFAULT_PROFILE_PATH, SandboxRunner } =
+  await import('@cyber/sandbox');
 
 const PROMETHEUS = process.env.CYBER_PROMETHEUS_URL;
 const TARGETS_DIR = process.env.CYBER_PROMETHEUS_TARGETS_DIR;
@@ -180,8 +183,20 @@ beforeAll(async () => {
     redisUrl,
     redisKeyPrefix: prefix,
   });
+  // The sandbox as main.ts wires it: runs counted, timed and traced, container starts timed.
+  const socketPath = process.env.CYBER_DOCKER_SOCKET;
+  if (socketPath === undefined) throw new Error('CYBER_DOCKER_SOCKET is not set: run scripts/infra.sh up');
+  const runner = SandboxRunner.start({
+    docker: createDockerClient(socketPath),
+    profileText: await readFile(DEFAULT_PROFILE_PATH, 'utf8'),
+    maxima: DEFAULT_LIMITS,
+    onContainerStarted: ({ language, seconds }) =>
+      sandboxMetrics.containerStart.observe({ language }, seconds),
+  });
+  closers.push(() => runner.close());
   api = await buildApiApp({
     database: await createDatabase({ driver: 'pg', url: dbUrl, poolSize: 2 }),
+    sandbox: { runner: observedSandbox(runner, sandboxMetrics), maxima: DEFAULT_LIMITS },
     authenticate: (headers, meta) => apiVerifier.authenticate(headers, { clientAddress: meta.ip }),
     projectsDir: join(dataDir, 'projects'),
     files: { maxFileBytes: 1024 * 1024, maxProjectBytes: 8 * 1024 * 1024 },
@@ -299,6 +314,31 @@ describe('one chat request, observed end to end', () => {
     expect(JSON.stringify(inTrace.map((span) => span.attributes))).not.toContain('purple walrus');
   });
 
+  it('leaves the verdict and resources of a sandbox run on a span of its run.exec trace', async () => {
+    const runTrace = randomBytes(16).toString('hex');
+    const headers = { 'x-cyber-token': userKey };
+    const project = await call<{ id: string }>(apiUrl, 'project.create', { name: 'observed' }, headers);
+    const projectId = project.result?.id as string;
+    await call(apiUrl, 'fs.write', { projectId, path: 'main.py', content: 'print("observed")\n' }, headers);
+    const run = await call<{ verdict: string; stdout: string }>(
+      apiUrl,
+      'run.exec',
+      { projectId, language: 'python', entry: 'main.py' },
+      { ...headers, traceparent: `00-${runTrace}-${randomBytes(8).toString('hex')}-01` },
+    );
+    expect(run.error).toBeUndefined();
+    expect(run.result?.verdict).toBe('ok');
+    const span = memory
+      .spans()
+      .find((s) => s.name === 'sandbox.run python' && s.spanContext().traceId === runTrace);
+    expect(span?.attributes).toMatchObject({
+      'sandbox.language': 'python',
+      'sandbox.verdict': 'ok',
+      'sandbox.wall_ms': expect.any(Number) as unknown,
+      'sandbox.cpu_ms': expect.any(Number) as unknown,
+    });
+  }, 60_000);
+
   it('writes the trace id on the services’ log lines of that request', () => {
     const lines = logLines.filter((line) => line.includes(traceId));
     const services = new Set(lines.map((line) => (JSON.parse(line) as { service: string }).service));
@@ -358,6 +398,9 @@ describe('one chat request, observed end to end', () => {
           'usage_consumer_lag_messages',
           'rpc_server_call_duration_seconds_count',
           'sandbox_warm_pool_containers',
+          'sandbox_runs_total',
+          'sandbox_run_duration_seconds_count',
+          'sandbox_container_start_duration_seconds_count',
           'process_cpu_seconds_total',
         ];
         const missing: string[] = [];
