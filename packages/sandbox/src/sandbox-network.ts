@@ -22,7 +22,7 @@ const ICC_OPTION = 'com.docker.network.bridge.enable_icc';
 export async function ensureSandboxNetwork(docker: Docker, name: string, socket: string): Promise<void> {
   let info: Docker.NetworkInspectInfo | undefined;
   try {
-    info = (await docker.getNetwork(name).inspect());
+    info = await docker.getNetwork(name).inspect();
   } catch (error) {
     if ((error as { statusCode?: unknown }).statusCode !== 404) throw toSandboxError(error, { socket });
   }
@@ -39,7 +39,7 @@ export async function ensureSandboxNetwork(docker: Docker, name: string, socket:
     } catch (error) {
       // Another process created it between the inspect and the create: check what it made.
       if ((error as { statusCode?: unknown }).statusCode !== 409) throw toSandboxError(error, { socket });
-      info = (await docker.getNetwork(name).inspect());
+      info = await docker.getNetwork(name).inspect();
     }
   }
   if (info.Driver !== 'bridge' || info.Options?.[ICC_OPTION] !== 'false') {

@@ -109,7 +109,7 @@ describe('networked sandboxes', () => {
     // It has a network interface, but the data store on the other bridge is unreachable.
     expect(result.stdout).toContain("'eth0'");
     expect(result.stdout).toContain('blocked');
-    const info = (await docker.getNetwork(sandboxNetwork).inspect());
+    const info = await docker.getNetwork(sandboxNetwork).inspect();
     expect(info.Driver).toBe('bridge');
     expect(info.Options?.['com.docker.network.bridge.enable_icc']).toBe('false');
   }, 60_000);
