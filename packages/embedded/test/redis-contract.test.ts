@@ -1,9 +1,9 @@
 // The Redis contract: what the services use of Redis, run against the real server (CYBER_REDIS_URL) and the
-// embedded one alike. MeterStore's scripts run on both in packages/metering/test/meter-store.test.ts.
+// embedded one alike. MeterStore's scripts run on both in packages/metering/test/meter-store.test.ts, auth's
+// login limiter scripts in apps/auth/test/login-limiter-contract.test.ts (auth depends on metering, so this
+// package cannot depend on auth without a workspace cycle).
 import { createHash } from 'node:crypto';
 import { once } from 'node:events';
-import { FailureLimiter } from '@cyber/auth';
-import { isRpcError } from '@cyber/contract';
 import type { Redis } from 'ioredis';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createEmbeddedRedis } from '../src/index.ts';
@@ -25,42 +25,6 @@ describe.each(redisTargets())('Redis contract ($name)', (target) => {
 
   afterEach(async () => {
     await server.close();
-  });
-
-  describe('login limiter scripts', () => {
-    const subject = (id: string, max = 3) => ({ kind: 'account', id, max });
-
-    it('refuses a subject at its maximum with rate_limited and retryAfter from PTTL, others pass', async () => {
-      const limiter = new FailureLimiter({ redis, keyPrefix: prefix, scope: 'login', windowSeconds: 60 });
-      for (let i = 0; i < 3; i++) {
-        await limiter.assertAllowed([subject('alice'), subject('bob')]);
-        await limiter.recordFailure([subject('alice')]);
-      }
-      const refused = await limiter.assertAllowed([subject('bob'), subject('alice')]).then(
-        () => undefined,
-        (error: unknown) => error,
-      );
-      expect(isRpcError(refused) && refused.key).toBe('rate_limited');
-      expect(isRpcError(refused) && refused.data).toEqual({ retryAfter: 60 });
-      await limiter.assertAllowed([subject('bob')]);
-      // The window started with the first failure and is not extended by later ones.
-      const ttl = await redis.pttl(`${prefix}limit:login:account:alice`);
-      expect(ttl).toBeGreaterThan(58_000);
-      expect(ttl).toBeLessThanOrEqual(60_000);
-      await limiter.reset([subject('alice')]);
-      await limiter.assertAllowed([subject('alice')]);
-    });
-
-    it('forgets the failures once the window ends', async () => {
-      const limiter = new FailureLimiter({ redis, keyPrefix: prefix, scope: 'short', windowSeconds: 1 });
-      await limiter.recordFailure([subject('carol', 1)]);
-      await expect(limiter.assertAllowed([subject('carol', 1)])).rejects.toMatchObject({
-        key: 'rate_limited',
-        data: { retryAfter: 1 },
-      });
-      await sleep(1_050);
-      await limiter.assertAllowed([subject('carol', 1)]);
-    });
   });
 
   it('shares data between clients and runs a loaded script by its sha (EVALSHA)', async () => {
