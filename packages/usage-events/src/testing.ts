@@ -62,8 +62,11 @@ export async function startKafkaBroker(options: KafkaBrokerOptions = {}): Promis
       .replaceAll('@CONTROLLER_PORT@', String(controllerPort))
       .replaceAll('@DATA_DIR@', join(dir, 'data')),
   );
-  // A cluster id is a Kafka Uuid: 16 random bytes, base64url without padding (saves a JVM start).
-  const clusterId = randomBytes(16).toString('base64url');
+  // A cluster id is a Kafka Uuid: 16 random bytes, base64url without padding (saves a JVM start). Like Kafka's
+  // own Uuid.randomUuid, never one starting with '-': the tool's argument parser reads that as an option (CI
+  // once failed with "argument --cluster-id/-t: expected one argument", a 1-in-64 chance per broker).
+  let clusterId = randomBytes(16).toString('base64url');
+  while (clusterId.startsWith('-')) clusterId = randomBytes(16).toString('base64url');
   await runJava(
     ['-cp', classpath, 'kafka.tools.StorageTool', 'format', '-t', clusterId, '-c', properties],
     logPath,
