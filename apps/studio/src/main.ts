@@ -20,10 +20,28 @@ const studio = await startStudio({ config, repoRoot, env: process.env, report })
   );
   process.exit(1);
 });
-closeWithGrace({ delay: 30_000 }, async ({ err, signal }) => {
+// SIGINT and SIGTERM are handled below; close-with-grace covers crashes and other signals, and bounds the
+// shutdown to 30 s.
+const grace = closeWithGrace({ delay: 30_000, skip: ['SIGINT', 'SIGTERM'] }, async ({ err, signal }) => {
   if (err !== undefined) process.stderr.write(`studio: stopping after an error: ${String(err)}\n`);
-  else report(`Stopping (${signal ?? 'exit'})…`);
+  else if (signal !== undefined) report(`Stopping (${signal})…`);
   await studio.close();
   report('Stopped.');
 });
+// Ctrl+C in a terminal signals the whole process group (pnpm, tsx and this process), and tsx relays it too, so
+// one keypress arrives here two or three times within milliseconds. Only a signal well after the first means
+// "stop now, without finishing the shutdown".
+let firstSignalAt: number | undefined;
+const onStopSignal = (signal: NodeJS.Signals): void => {
+  if (firstSignalAt === undefined) {
+    firstSignalAt = Date.now();
+    report(`Stopping (${signal})…`);
+    void grace.close();
+  } else if (Date.now() - firstSignalAt > 2_000) {
+    report(`Second ${signal}: exiting without finishing the shutdown.`);
+    process.exit(1);
+  }
+};
+process.on('SIGINT', onStopSignal);
+process.on('SIGTERM', onStopSignal);
 for (const line of announcement(studio, config.dir)) report(line);
