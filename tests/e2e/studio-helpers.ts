@@ -13,7 +13,12 @@ export function stack(): StackInfo {
 
 /** One JSON-RPC call to the gateway; throws on an error answer. */
 export async function rpc<T>(method: string, params: unknown, token?: string): Promise<T> {
-  const response = await fetch(`${stack().url}/rpc`, {
+  return rpcAt(stack().url, method, params, token);
+}
+
+/** One JSON-RPC call to the gateway at `url` (before the stack file exists); throws on an error answer. */
+export async function rpcAt<T>(url: string, method: string, params: unknown, token?: string): Promise<T> {
+  const response = await fetch(`${url}/rpc`, {
     method: 'POST',
     headers: {
       'content-type': 'application/json',

@@ -9,6 +9,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { rpcAt } from '../studio-helpers.ts';
 import type { StackInfo } from './stack-info.ts';
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -34,20 +35,6 @@ function parse(output: string): Printed | undefined {
   const runs = /^Runs: (.*)$/m.exec(output)?.[1];
   if (!url || !username || !password || !model || runs === undefined) return undefined;
   return { url, admin: { username, password }, model, sandbox: !runs.startsWith('off') };
-}
-
-async function rpc<T>(url: string, method: string, params: unknown, token?: string): Promise<T> {
-  const response = await fetch(`${url}/rpc`, {
-    method: 'POST',
-    headers: {
-      'content-type': 'application/json',
-      ...(token === undefined ? {} : { authorization: `Bearer ${token}` }),
-    },
-    body: JSON.stringify({ jsonrpc: '2.0', id: 1, method, params }),
-  });
-  const body = (await response.json()) as { result?: T; error?: unknown };
-  if (body.error !== undefined) throw new Error(`${method}: ${JSON.stringify(body.error)}`);
-  return body.result as T;
 }
 
 export default async function studioSetup(): Promise<() => Promise<void>> {
@@ -104,10 +91,10 @@ export default async function studioSetup(): Promise<() => Promise<void>> {
       });
     });
 
-    const admin = await rpc<{ accessToken: string }>(printed.url, 'auth.login', printed.admin);
+    const admin = await rpcAt<{ accessToken: string }>(printed.url, 'auth.login', printed.admin);
     const makeUser = async (role: 'developer' | 'viewer'): Promise<string> => {
       const username = `e2e-${role}-${randomBytes(3).toString('hex')}`;
-      await rpc(printed.url, 'users.create', { username, role, password: PASSWORD }, admin.accessToken);
+      await rpcAt(printed.url, 'users.create', { username, role, password: PASSWORD }, admin.accessToken);
       return username;
     };
     const info: StackInfo = {
