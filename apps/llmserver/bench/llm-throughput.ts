@@ -5,7 +5,10 @@
 //   in-process: LlmEngine.generate on the same loaded model, same messages, maxTokens and greedy sampling
 // The two never run at the same time: the bench alternates phases (service round, in-process round, the order
 // swapped every round) so both share the CPU alike and load swings on this shared machine hit both. Each round
-// also times a budget refusal: the service's steps before a generation, without queue and generation. Then the
+// also times a budget refusal (the service's steps before a generation, without queue and generation) and the
+// HTTP floor (a bare node:http server answering one SSE token to the same client). The service's requests come
+// from a client in a child process (sse-client.ts), as real clients do; the engine is probed around each of
+// them so that the time the service adds to the first token is measured apart from the engine's. Then the
 // aggregate throughput of 1, 2 and 4 concurrent streams through the service (the model has 4 sequences, which
 // llama.cpp decodes in one batch) and, as the engine's own figure, in-process, rotated round by round.
 //
@@ -16,11 +19,14 @@
 // The /v1 SSE surface is measured rather than JSON-RPC over WebSocket: it is what scripts and every OpenAI
 // client library (openai, LangChain, curl) speak, so it is the path most generated tokens take; the studio's
 // browser client uses WebSocket, which shares everything from authentication to settling with it.
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { availableParallelism, cpus, loadavg } from 'node:os';
 import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { REAL_MODEL_ENV, REAL_MODEL_SKIP_MESSAGE } from '@cyber/llm/testing';
 import { startLlmHarness, type LlmTestUser } from '../test/llm-harness.js';
+import { now, startSseClient, type Sample } from './sse-client.js';
 
 const realModel = process.env[REAL_MODEL_ENV];
 if (!realModel) {
@@ -39,20 +45,6 @@ const PROMPT =
   'the weather and every room of the lighthouse.';
 const MESSAGES = [{ role: 'user' as const, content: PROMPT }];
 
-/** One generation as the caller saw it. */
-interface Sample {
-  /** Request start to the first token (ms). */
-  ttft: number;
-  /** Request start to the end of the answer (ms). */
-  total: number;
-  /** Request start to the first byte of the answer (ms): the service's role chunk, sent as generation starts. */
-  head: number;
-  /** First token to the end of the answer (ms). */
-  decode: number;
-  completionTokens: number;
-  text: string;
-}
-
 function percentile(values: readonly number[], p: number): number {
   const sorted = [...values].sort((a, b) => a - b);
   return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)] ?? Number.NaN;
@@ -66,73 +58,88 @@ const load = (): string =>
     .map((value) => value.toFixed(2))
     .join(' ');
 
-/** One streamed chat completion over HTTP; the first token is the first non-empty content delta. */
-async function viaService(url: string, user: LlmTestUser, maxTokens = MAX_TOKENS): Promise<Sample> {
-  const started = performance.now();
-  const response = await fetch(`${url}/v1/chat/completions`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json', authorization: `Bearer ${user.apiKey}` },
-    body: JSON.stringify({
+/** One streamed chat completion through the service, from the client thread. */
+const viaService = (url: string, user: LlmTestUser, maxTokens = MAX_TOKENS): Promise<Sample> =>
+  client.stream({
+    url,
+    apiKey: user.apiKey,
+    body: {
       model: MODEL,
       messages: MESSAGES,
       max_tokens: maxTokens,
       temperature: 0,
       stream: true,
       stream_options: { include_usage: true },
-    }),
+    },
   });
-  if (response.status !== 200 || response.body === null) {
-    throw new Error(`service answered ${response.status}: ${await response.text()}`);
-  }
-  let firstAt: number | undefined;
-  let headAt: number | undefined;
-  let completionTokens: number | undefined;
-  let text = '';
-  let done = false;
-  let buffer = '';
-  const decoder = new TextDecoder();
-  for await (const bytes of response.body as AsyncIterable<Uint8Array>) {
-    headAt ??= performance.now();
-    buffer += decoder.decode(bytes, { stream: true });
-    let end: number;
-    while ((end = buffer.indexOf('\n\n')) >= 0) {
-      const event = buffer.slice(0, end);
-      buffer = buffer.slice(end + 2);
-      if (!event.startsWith('data: ')) continue;
-      const data = event.slice('data: '.length);
-      if (data === '[DONE]') {
-        done = true;
-        continue;
-      }
-      const chunk = JSON.parse(data) as {
-        choices?: { delta?: { content?: string | null } }[];
-        usage?: { completion_tokens: number } | null;
-        error?: unknown;
-      };
-      if (chunk.error !== undefined) throw new Error(`stream error: ${data}`);
-      const content = chunk.choices?.[0]?.delta?.content ?? '';
-      if (content !== '') {
-        firstAt ??= performance.now();
-        text += content;
-      }
-      if (chunk.usage) completionTokens = chunk.usage.completion_tokens;
-    }
-  }
-  const ended = performance.now();
-  if (!done || firstAt === undefined || headAt === undefined || completionTokens === undefined) {
-    throw new Error(`incomplete stream (done=${done}, tokens=${completionTokens})`);
-  }
-  return {
-    ttft: firstAt - started,
-    head: headAt - started,
-    total: ended - started,
-    decode: ended - firstAt,
-    completionTokens,
-    text,
-  };
-}
 
 const h = await startLlmHarness({ sequences: 4 });
+const client = startSseClient();
+
+/**
+ * The engine's side of one service request, so that what the service adds to the time to first token is
+ * measured without the engine's own time in it (prompt evaluation alone swings by tens of ms between runs):
+ *   added = (request start -> generate called) - prepare + (first token released -> parsed by the client)
+ * The service renders and tokenizes the prompt with `engine.prepare` before it reserves (it must know the
+ * prompt's length) and hands the result to `generate`, which then skips the rendering it does itself for an
+ * in-process caller; so the time of that one `prepare` is the engine's work, not the service's, and comes off.
+ */
+interface EngineProbe {
+  prepareMs: number;
+  calledAt?: number;
+  firstTokenAt?: number;
+}
+let probe: EngineProbe | undefined;
+const enginePrepare = h.engine.prepare.bind(h.engine);
+h.engine.prepare = (options) => {
+  const current = probe;
+  const started = performance.now();
+  try {
+    return enginePrepare(options);
+  } finally {
+    if (current !== undefined) current.prepareMs += performance.now() - started;
+  }
+};
+const engineGenerate = h.engine.generate.bind(h.engine);
+h.engine.generate = (options) => {
+  const current = probe;
+  if (current === undefined) return engineGenerate(options);
+  current.calledAt = now();
+  return engineGenerate({
+    ...options,
+    onToken: (chunk) => {
+      if (chunk.text !== '') current.firstTokenAt ??= now();
+      options.onToken?.(chunk);
+    },
+  });
+};
+
+/** What the service added to one request's time to first token (ms), in its two parts. */
+interface Added {
+  total: number;
+  /** Request start to generate called, less the prompt's rendering. */
+  before: number;
+  /** First token released by the engine to parsed by the client. */
+  after: number;
+  prepareMs: number;
+}
+
+/** A service request with the engine's side of it timed. */
+async function probedService(user: LlmTestUser): Promise<{ sample: Sample; added: Added }> {
+  const current: EngineProbe = { prepareMs: 0 };
+  probe = current;
+  try {
+    const sample = await viaService(h.url, user);
+    const { calledAt, firstTokenAt, prepareMs } = current;
+    if (calledAt === undefined || firstTokenAt === undefined) throw new Error('the engine was not probed');
+    const before = calledAt - sample.startedAt - prepareMs;
+    const after = sample.firstAt - firstTokenAt;
+    return { sample, added: { total: before + after, before, after, prepareMs } };
+  } finally {
+    probe = undefined;
+  }
+}
+
 try {
   await h.addModel({ name: MODEL, path: realModel, contextSize: 2048, costPerToken: 3 });
   const users = await Promise.all([0, 1, 2, 3].map(() => h.user('developer', 1_000_000_000)));
@@ -157,6 +164,25 @@ try {
   };
 
   /** Lets the background settle (outbox fdatasync, Kafka send, Redis) finish before the next phase starts. */
+  /**
+   * The HTTP floor: a bare node:http server in this process that answers the same request with one SSE token at
+   * once. Request start -> that token parsed by the client is what any HTTP service on this machine costs (the
+   * loopback socket both ways, two processes waking up, fetch and the SSE parse), with no service work in it.
+   */
+  const bare = createServer((request, response) => {
+    request.resume();
+    request.on('end', () => {
+      response.writeHead(200, { 'content-type': 'text/event-stream' });
+      response.write(`data: ${JSON.stringify({ choices: [{ delta: { content: 'x' } }] })}\n\n`);
+      response.end(
+        `data: ${JSON.stringify({ choices: [], usage: { completion_tokens: 1 } })}\n\ndata: [DONE]\n\n`,
+      );
+    });
+  });
+  await new Promise<void>((resolve) => bare.listen(0, '127.0.0.1', resolve));
+  const bareUrl = `http://127.0.0.1:${(bare.address() as AddressInfo).port}`;
+  const floor = async (): Promise<number> => (await viaService(bareUrl, user)).ttft;
+
   const quiesce = async (): Promise<void> => {
     await sleep(50);
     await h.outbox.flush(2000);
@@ -164,7 +190,7 @@ try {
 
   /** The same generation called in-process, no HTTP, no auth, no metering. */
   const inProcess = async (maxTokens = MAX_TOKENS): Promise<Sample> => {
-    const started = performance.now();
+    const started = now();
     let firstAt: number | undefined;
     const result = await h.engine.generate({
       modelId: MODEL,
@@ -172,16 +198,18 @@ try {
       maxTokens,
       sampling: { temperature: 0 },
       onToken: (chunk) => {
-        if (chunk.text !== '') firstAt ??= performance.now();
+        if (chunk.text !== '') firstAt ??= now();
       },
     });
-    const ended = performance.now();
+    const ended = now();
     if (firstAt === undefined) throw new Error('in-process generation produced no token');
     return {
       ttft: firstAt - started,
       head: 0,
       total: ended - started,
       decode: ended - firstAt,
+      startedAt: started,
+      firstAt,
       completionTokens: result.completionTokens,
       text: result.text,
     };
@@ -199,15 +227,29 @@ try {
   const service: Sample[] = [];
   const local: Sample[] = [];
   const refusals: number[] = [];
+  const overheads: Added[] = [];
+  const floors: number[] = [];
   for (let round = -WARMUP; round < ROUNDS; round += 1) {
     const order = round % 2 === 0 ? (['service', 'local'] as const) : (['local', 'service'] as const);
     for (const side of order) {
-      const sample = side === 'service' ? await viaService(h.url, user) : await inProcess();
+      if (side === 'service') {
+        const { sample, added } = await probedService(user);
+        if (round >= 0) {
+          service.push(sample);
+          overheads.push(added);
+        }
+      } else {
+        const sample = await inProcess();
+        if (round >= 0) local.push(sample);
+      }
       await quiesce();
-      if (round >= 0) (side === 'service' ? service : local).push(sample);
     }
     const refusal = await refused();
-    if (round >= 0) refusals.push(refusal);
+    const floorMs = await floor();
+    if (round >= 0) {
+      refusals.push(refusal);
+      floors.push(floorMs);
+    }
   }
   const lengths = new Set([...service, ...local].map((s) => s.completionTokens));
   const texts = new Set([...service, ...local].map((s) => s.text));
@@ -237,6 +279,23 @@ try {
     `added TTFT: median of medians ${(median(service.map((s) => s.ttft)) - median(local.map((s) => s.ttft))).toFixed(1)} ms, ` +
       `per round p50 ${median(added).toFixed(1)} ms p90 ${percentile(added, 90).toFixed(1)} ms`,
   );
+  const addedPart = (part: keyof Added, p: number): string =>
+    percentile(
+      overheads.map((o) => o[part]),
+      p,
+    ).toFixed(2);
+  console.log(
+    `added TTFT, measured around the engine (request start -> generate called, less the prompt rendering it ` +
+      `took over, plus first token released -> parsed by the client): p50 ${addedPart('total', 50)} ms ` +
+      `p90 ${addedPart('total', 90)} ms max ${addedPart('total', 100)} ms; before the engine p50 ` +
+      `${addedPart('before', 50)} ms, after it p50 ${addedPart('after', 50)} ms; prompt rendering p50 ` +
+      `${addedPart('prepareMs', 50)} ms`,
+  );
+  console.log(
+    `HTTP floor (a bare node:http server answering one SSE token, same client): p50 ` +
+      `${median(floors).toFixed(2)} ms p90 ${percentile(floors, 90).toFixed(2)} ms`,
+  );
+  bare.close();
   const heads = service.map((s) => s.head);
   console.log(
     `service, request start to the first SSE event (auth, prompt count, reservation, queue; sent as the ` +
@@ -292,5 +351,6 @@ try {
   }
   console.log(`load average at the end: ${load()}`);
 } finally {
+  await client.close();
   await h.close();
 }

@@ -122,8 +122,23 @@ export type PromptOptions = LlmInput & {
   responseFormat?: LlmResponseFormat | undefined;
 };
 
+/**
+ * A prompt rendered and tokenized by {@link LlmEngine.prepare}: its billed length, and a rendering that
+ * {@link LlmEngine.generate} reuses instead of rendering the same prompt again.
+ */
+export interface PreparedPrompt {
+  readonly modelId: string;
+  /** Equals `promptTokens` of the generation and {@link LlmEngine.countTokens} of the same options. */
+  readonly promptTokens: number;
+}
+
 /** Options for {@link LlmEngine.generate}. */
 export type GenerateOptions = PromptOptions & {
+  /**
+   * {@link LlmEngine.prepare} of these same prompt options. Used once, and only while the model it was made for
+   * is still the one loaded; otherwise the prompt is rendered again.
+   */
+  prepared?: PreparedPrompt;
   /** Most tokens to generate; prompt plus this must fit the context. */
   maxTokens: number;
   /** Sampling options; omitted ones keep node-llama-cpp's defaults (temperature 0 = greedy). */
@@ -224,6 +239,11 @@ export class LlmEngine {
   readonly gpu: LlmGpuMode;
   private readonly models = new Map<string, ModelEntry>();
   private readonly loading = new Set<string>();
+  // Renderings of prepared prompts; one a caller never generates from goes with its handle.
+  private readonly preparedPrompts = new WeakMap<
+    PreparedPrompt,
+    { entry: ModelEntry; rendered: RenderedPrompt }
+  >();
 
   private constructor(
     private readonly llama: Llama,
@@ -411,6 +431,19 @@ export class LlmEngine {
   }
 
   /**
+   * Renders and tokenizes a prompt once, for a caller that needs its length before generating (to validate and
+   * reserve) and then generates from it: pass the result as `prepared` with the same options.
+   * @throws like {@link countTokens}.
+   */
+  prepare(options: PromptOptions): PreparedPrompt {
+    const entry = this.require(options.modelId);
+    const rendered = this.renderPrompt(entry, options);
+    const prepared: PreparedPrompt = { modelId: entry.id, promptTokens: rendered.tokens.length };
+    this.preparedPrompts.set(prepared, { entry, rendered });
+    return prepared;
+  }
+
+  /**
    * Embeds texts with the model's embedding context (created on first use, freed on unload).
    * @throws RpcError `model_not_loaded`, `invalid_params` (empty text, or a model that cannot embed), or
    * `context_too_long` (data: index, promptTokens, contextSize) for a text beyond the context.
@@ -459,7 +492,7 @@ export class LlmEngine {
    */
   async generate(options: GenerateOptions): Promise<GenerateResult> {
     const entry = this.require(options.modelId);
-    const prompt = this.renderPrompt(entry, options);
+    const prompt = this.takePrepared(entry, options.prepared) ?? this.renderPrompt(entry, options);
     validateContext({
       promptTokens: prompt.tokens.length,
       maxTokens: options.maxTokens,
@@ -572,6 +605,14 @@ export class LlmEngine {
     } catch (error) {
       throw unsupported(error instanceof Error ? error.message : String(error));
     }
+  }
+
+  /** The rendering of a prepared prompt, once, if it was made for this loaded model. */
+  private takePrepared(entry: ModelEntry, prepared: PreparedPrompt | undefined): RenderedPrompt | undefined {
+    if (prepared === undefined) return undefined;
+    const held = this.preparedPrompts.get(prepared);
+    this.preparedPrompts.delete(prepared);
+    return held?.entry === entry ? held.rendered : undefined;
   }
 
   private renderPrompt(entry: ModelEntry, input: PromptOptions): RenderedPrompt {

@@ -17,6 +17,7 @@ export {
   type LoadedModelInfo,
   type LoadModelOptions,
   type MemoryEstimate,
+  type PreparedPrompt,
   type PromptOptions,
   type StopReason,
   type TokenChunk,

@@ -140,6 +140,31 @@ describe('generate', () => {
     expect(result.promptTokens).toBeGreaterThan(10);
   });
 
+  it('generates from a prepared prompt exactly as from the options, each handle rendering once', async () => {
+    const messages = [
+      { role: 'system', content: 'You are a test.' },
+      { role: 'user', content: 'hello again' },
+    ] as const;
+    const prepared = engine.prepare({ modelId: MODEL, messages });
+    expect(prepared).toEqual({
+      modelId: MODEL,
+      promptTokens: engine.countTokens({ modelId: MODEL, messages }),
+    });
+    const plain = await engine.generate({ modelId: MODEL, messages, maxTokens: 12 });
+    const reused = await engine.generate({ modelId: MODEL, messages, maxTokens: 12, prepared });
+    expect(reused).toMatchObject({
+      text: plain.text,
+      promptTokens: prepared.promptTokens,
+      completionTokens: 12,
+    });
+    // Used already: the handle is ignored and the prompt rendered again, with the same outcome.
+    const again = await engine.generate({ modelId: MODEL, messages, maxTokens: 12, prepared });
+    expect(again.text).toBe(plain.text);
+    expect(() => engine.prepare({ modelId: 'not-loaded', prompt: 'x' })).toThrow(
+      expect.objectContaining({ key: 'model_not_loaded' }),
+    );
+  });
+
   it('stops on abort after N streamed tokens and bills exactly the tokens streamed', async () => {
     const controller = new AbortController();
     let streamed = 0;

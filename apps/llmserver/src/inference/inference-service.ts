@@ -57,7 +57,7 @@ export interface ModelLookup {
 /** The engine calls inference makes (a subset of LlmEngine). */
 export type InferenceEngine = Pick<
   LlmEngine,
-  'countTokens' | 'contextSize' | 'generate' | 'listModels' | 'embed' | 'tokenize'
+  'countTokens' | 'prepare' | 'contextSize' | 'generate' | 'listModels' | 'embed' | 'tokenize'
 >;
 
 /** The slice of a pino logger inference writes to. */
@@ -273,7 +273,9 @@ export class InferenceService implements Inference {
     const { model, identity, input, maxTokens } = request;
     const { engine, queue, metrics } = this.options;
     const startedAt = performance.now();
-    const promptTokens = engine.countTokens({ ...input, modelId: model.name });
+    // Rendered and tokenized once: counted here, then generated from without rendering again.
+    const prepared = engine.prepare({ ...input, modelId: model.name });
+    const { promptTokens } = prepared;
     validateContext({ promptTokens, maxTokens, contextSize: engine.contextSize(model.name) });
 
     const id = request.caller.eventId ?? randomUUID();
@@ -318,6 +320,7 @@ export class InferenceService implements Inference {
       generated = await engine.generate({
         ...input,
         modelId: model.name,
+        prepared,
         maxTokens,
         ...(request.sampling ? { sampling: request.sampling } : {}),
         stop: request.stop,
