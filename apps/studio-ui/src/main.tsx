@@ -1,7 +1,7 @@
 import { StrictMode } from 'react';
 import { createRoot } from 'react-dom/client';
 import { App } from './App.tsx';
-import { RpcProvider } from './rpc/RpcProvider.tsx';
+import { createRpc, RpcProvider } from './rpc/RpcProvider.tsx';
 import { ThemeProvider } from './theme/ThemeProvider.tsx';
 import './styles.css';
 
@@ -13,10 +13,15 @@ if (root === null) throw new Error('index.html has no #root');
 // IDE's lazy import later resolves at once.
 if (window.location.pathname.startsWith('/p/')) void import('./ide/CodeEditor.tsx');
 
+// The session's restore (auth.refresh) starts before React's first render and effects, so its round trip
+// overlaps them and, on a project page, Monaco's compile.
+const rpc = createRpc();
+void rpc.session.restore();
+
 createRoot(root).render(
   <StrictMode>
     <ThemeProvider>
-      <RpcProvider>
+      <RpcProvider rpc={rpc}>
         <App />
       </RpcProvider>
     </ThemeProvider>

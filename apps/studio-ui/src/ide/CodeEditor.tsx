@@ -14,6 +14,8 @@ export interface CodeEditorProps {
   readOnly: boolean;
   onChange: (value: string) => void;
   onSave: () => void;
+  /** Called once the editor is created and focused. */
+  onMounted?: () => void;
 }
 
 /** The editor (default export for React.lazy). */
@@ -25,6 +27,7 @@ export default function CodeEditor({
   readOnly,
   onChange,
   onSave,
+  onMounted,
 }: CodeEditorProps) {
   const saveRef = useRef(onSave);
   useEffect(() => {
@@ -34,6 +37,7 @@ export default function CodeEditor({
   const mount: OnMount = (editor) => {
     editor.addCommand(monaco.KeyMod.CtrlCmd | monaco.KeyCode.KeyS, () => saveRef.current());
     editor.focus();
+    onMounted?.();
   };
 
   return (

@@ -19,6 +19,9 @@ import { zipFiles } from './zip.ts';
 
 const CodeEditor = lazy(() => import('./CodeEditor.tsx'));
 
+/** Longest the chat panel waits for the editor to mount (a slow or failed editor never hides it for good). */
+const CHAT_HOLD_MS = 5000;
+
 /** Props of {@link IdePage}. */
 interface Props {
   user: User;
@@ -44,12 +47,22 @@ export function IdePage({ user, projectId }: Props) {
   const [notice, setNotice] = useState<{ text: string; error: boolean } | undefined>(undefined);
   const [dialog, setDialog] = useState<ReactNode>(null);
   const [chatOpen, setChatOpen] = useState(true);
+  const [editorShown, setEditorShown] = useState(false);
   const tabsRef = useRef(tabs);
   tabsRef.current = tabs;
 
   const project = load.state === 'ready' ? load.project : undefined;
   const canEdit = canWrite(user) && project !== undefined && project.access !== 'read';
   const activeTab = tabs.find((tab) => tab.path === activePath);
+  // The editor is what a developer opening a file waits for, so the chat panel (its chunk, the Markdown
+  // renderer, three calls) waits for it: it mounts once the editor has, at once when no editor is on its way,
+  // and after CHAT_HOLD_MS at the latest.
+  const holdChat = !editorShown && activePath !== undefined && activeTab?.binary !== true;
+  useEffect(() => {
+    if (!holdChat) return;
+    const timer = setTimeout(() => setEditorShown(true), CHAT_HOLD_MS);
+    return () => clearTimeout(timer);
+  }, [holdChat]);
   const dirtyPaths = useMemo(() => new Set(tabs.filter(isDirty).map((tab) => tab.path)), [tabs]);
 
   const refreshTree = useCallback(async () => {
@@ -529,6 +542,7 @@ export function IdePage({ user, projectId }: Props) {
                   readOnly={!canEdit}
                   onChange={(content) => updateTab(activeTab.path, { content })}
                   onSave={() => void save(activeTab.path)}
+                  onMounted={() => setEditorShown(true)}
                 />
               </Suspense>
             )}
@@ -554,14 +568,18 @@ export function IdePage({ user, projectId }: Props) {
         </div>
         {chatOpen && (
           <aside aria-label="Side panel" className="w-80 shrink-0 border-l border-border bg-surface">
-            <ChatPanelSlot
-              project={load.project}
-              user={user}
-              activePath={activePath}
-              openFile={(path) => void openFile(path)}
-              reloadFile={(path) => void reloadFile(path)}
-              refreshTree={() => void refreshTree()}
-            />
+            {holdChat ? (
+              <p className="p-4 text-muted">Loading…</p>
+            ) : (
+              <ChatPanelSlot
+                project={load.project}
+                user={user}
+                activePath={activePath}
+                openFile={(path) => void openFile(path)}
+                reloadFile={(path) => void reloadFile(path)}
+                refreshTree={() => void refreshTree()}
+              />
+            )}
           </aside>
         )}
       </div>
