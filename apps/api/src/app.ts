@@ -24,6 +24,7 @@ export { ProjectFiles, versionOf } from './project-files.js';
 export { forwardedHeaders, type ServiceUrls } from './forwarder.js';
 export type { SandboxDeps, SandboxLike } from './run-handlers.js';
 export { observedSandbox } from './observed-sandbox.js';
+export { startSandboxRunner } from './sandbox-runner.js';
 export type { AgentDeps } from './agent/agent-handlers.js';
 export type { TelemetryDeps } from './telemetry/telemetry-handlers.js';
 export {

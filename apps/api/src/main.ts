@@ -3,24 +3,15 @@
 // gracefully on SIGTERM/SIGINT.
 // Tracing starts in instrument.ts (loaded first, with --import); the import below is the same instance.
 import { tracing } from './instrument.js';
-import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createVerifier } from '@cyber/auth-client';
 import { loadApiConfig } from '@cyber/config';
 import { createDatabase, migrate } from '@cyber/db';
-import {
-  DEFAULT_LIMITS,
-  DEFAULT_PROFILE_PATH,
-  SandboxRunner,
-  createDockerClient,
-  type ResolvedLimits,
-} from '@cyber/sandbox';
 import { createMetricsRegistry, createSandboxMetrics, loggerOptions } from '@cyber/telemetry';
 import closeWithGrace from 'close-with-grace';
 import { buildApp, loadTelemetryPanels } from './app.js';
 import { observedSandbox } from './observed-sandbox.js';
-
-const MiB = 1024 * 1024;
+import { startSandboxRunner } from './sandbox-runner.js';
 
 const config = loadApiConfig(process.env);
 const registry = createMetricsRegistry();
@@ -40,24 +31,8 @@ const verifier = createVerifier({
   redisKeyPrefix: config.redis.keyPrefix,
 });
 
-// The admin maxima from the config; what a run may ask for at most.
-const maxima: ResolvedLimits = {
-  ...DEFAULT_LIMITS,
-  wallMs: config.sandbox.wallTimeMs,
-  cpuMs: config.sandbox.wallTimeMs,
-  memoryBytes: config.sandbox.memoryMb * MiB,
-  pids: config.sandbox.pidsLimit,
-  outputBytes: config.sandbox.outputLimitBytes,
-  nanoCpus: config.sandbox.cpuMillis * 1_000_000,
-};
 // Refuses to start with a malformed or weak seccomp profile; the engine itself is checked per run.
-const runner = SandboxRunner.start({
-  docker: createDockerClient(config.sandbox.dockerSocket),
-  profileText: readFileSync(DEFAULT_PROFILE_PATH, 'utf8'),
-  maxima,
-  network: config.sandbox.network,
-  networkName: config.sandbox.networkName,
-  warmPoolSize: config.sandbox.warmPoolSize,
+const { runner, maxima } = startSandboxRunner(config.sandbox, {
   onContainerStarted: ({ language, seconds }) => sandboxMetrics.containerStart.observe({ language }, seconds),
 });
 

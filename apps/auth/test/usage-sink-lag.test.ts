@@ -9,14 +9,8 @@ import { createUsageAdmin, createUsageProducer, type UsageEvent } from '@cyber/u
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createUsageSink } from '../src/billing/index.ts';
+import { sharedKafkaBrokers, uniqueName } from '@cyber/usage-events/testing';
 
-const brokers = (): string[] => {
-  const value = process.env.CYBER_KAFKA_BROKERS;
-  if (!value) throw new Error('CYBER_KAFKA_BROKERS is not set: run `scripts/infra.sh up`.');
-  return value.split(',');
-};
-const unique = (prefix: string): string =>
-  `${prefix}-${process.pid}-${Date.now()}-${randomUUID().slice(0, 8)}`;
 const quiet = { error: () => undefined, warn: () => undefined, info: () => undefined };
 
 let database: TestDatabase;
@@ -47,15 +41,15 @@ async function until(
 
 describe('usage sink lag', () => {
   it('reports the events waiting while booking is blocked, then 0 once they are booked', async () => {
-    const admin = createUsageAdmin({ brokers: brokers() });
-    const topic = unique('test.llm.usage.lag');
-    const groupId = unique('sink-lag');
+    const admin = createUsageAdmin({ brokers: sharedKafkaBrokers() });
+    const topic = uniqueName('test.llm.usage.lag');
+    const groupId = uniqueName('sink-lag');
     await admin.ensureTopic({ topic, partitions: 2 });
     const registry = createMetricsRegistry();
     const metrics = createUsageSinkMetrics(registry);
     const sink = createUsageSink({
       db: database.db,
-      brokers: brokers(),
+      brokers: sharedKafkaBrokers(),
       topic,
       groupId,
       maxBatchSize: 100,
@@ -63,15 +57,15 @@ describe('usage sink lag', () => {
       logger: quiet,
       metrics,
     });
-    const producer = createUsageProducer({ brokers: brokers(), topic });
+    const producer = createUsageProducer({ brokers: sharedKafkaBrokers(), topic });
     try {
       const user = await new UsersRepository(database.db).create({
-        username: unique('u'),
+        username: uniqueName('u'),
         password_hash: 'x',
       });
       const model = await database.db
         .insertInto('models')
-        .values({ name: unique('m'), context_size: 4096, cost_per_token: 1 })
+        .values({ name: uniqueName('m'), context_size: 4096, cost_per_token: 1 })
         .returning('id')
         .executeTakeFirstOrThrow();
       const events: UsageEvent[] = Array.from({ length: 30 }, () => ({

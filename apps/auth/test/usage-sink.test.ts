@@ -16,14 +16,8 @@ import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SYSTEM_ACTOR } from '../src/audit/index.ts';
 import { bookUsageBatch, createUsageSink, grantBalance } from '../src/billing/index.ts';
+import { sharedKafkaBrokers, uniqueName } from '@cyber/usage-events/testing';
 
-const brokers = (): string[] => {
-  const value = process.env.CYBER_KAFKA_BROKERS;
-  if (!value) throw new Error('CYBER_KAFKA_BROKERS is not set: run `scripts/infra.sh up`.');
-  return value.split(',');
-};
-const unique = (prefix: string): string =>
-  `${prefix}-${process.pid}-${Date.now()}-${randomUUID().slice(0, 8)}`;
 const quiet = { error: () => undefined, warn: () => undefined, info: () => undefined };
 
 let database: TestDatabase;
@@ -31,7 +25,10 @@ let admin: UsageAdmin;
 let modelId: number;
 
 async function newUser(balance: number): Promise<number> {
-  const user = await new UsersRepository(database.db).create({ username: unique('u'), password_hash: 'x' });
+  const user = await new UsersRepository(database.db).create({
+    username: uniqueName('u'),
+    password_hash: 'x',
+  });
   if (balance > 0) {
     await grantBalance(database.db, {
       userId: user.id,
@@ -86,10 +83,10 @@ async function waitFor<T>(read: () => Promise<T>, done: (value: T) => boolean, m
 
 beforeAll(async () => {
   database = await createTestDatabase({ driver: 'pg', adminUrl: process.env.CYBER_DATABASE_URL });
-  admin = createUsageAdmin({ brokers: brokers() });
+  admin = createUsageAdmin({ brokers: sharedKafkaBrokers() });
   const model = await database.db
     .insertInto('models')
-    .values({ name: unique('m'), context_size: 4096, cost_per_token: 1 })
+    .values({ name: uniqueName('m'), context_size: 4096, cost_per_token: 1 })
     .returning('id')
     .executeTakeFirstOrThrow();
   modelId = model.id;
@@ -102,8 +99,8 @@ afterAll(async () => {
 
 describe('usage sink', () => {
   it('books 10,000 events published twice in shuffled order exactly once, across a SIGKILLed sink and its restart', async () => {
-    const topic = unique('test.llm.usage');
-    const groupId = unique('sink');
+    const topic = uniqueName('test.llm.usage');
+    const groupId = uniqueName('sink');
     await admin.ensureTopic({ topic, partitions: 3 });
     const users = await Promise.all(Array.from({ length: 8 }, () => newUser(50_000_000)));
     const events = Array.from({ length: 10_000 }, (_, i) =>
@@ -114,7 +111,7 @@ describe('usage sink', () => {
       const j = randomInt(0, i + 1);
       [doubled[i], doubled[j]] = [doubled[j] as UsageEvent, doubled[i] as UsageEvent];
     }
-    const producer = createUsageProducer({ brokers: brokers(), topic });
+    const producer = createUsageProducer({ brokers: sharedKafkaBrokers(), topic });
     await producer.connect();
     for (let i = 0; i < doubled.length; i += 2_000) await producer.send(doubled.slice(i, i + 2_000));
     await producer.disconnect();
@@ -158,7 +155,7 @@ describe('usage sink', () => {
     // The restarted sink (same group) picks up from the last committed offsets and re-reads the rest.
     const sink = createUsageSink({
       db: database.db,
-      brokers: brokers(),
+      brokers: sharedKafkaBrokers(),
       topic,
       groupId,
       maxBatchSize: 500,
@@ -193,7 +190,7 @@ describe('usage sink', () => {
       db: database.db,
       brokers: ['unused.invalid:9092'],
       topic: 'llm.usage',
-      groupId: unique('sink'),
+      groupId: uniqueName('sink'),
       maxBatchSize: 100,
       logger: quiet,
       createConsumer: (options) => bus.consumer(options),
@@ -249,7 +246,7 @@ describe('usage sink', () => {
     const good = usage(userId, 10);
     const ghost = { ...usage(userId, 10), userId: 987_654_321 };
     const batch = {
-      topic: unique('dlq'),
+      topic: uniqueName('dlq'),
       partition: 1,
       events: [good, ghost],
       eventOffsets: ['7', '8'],

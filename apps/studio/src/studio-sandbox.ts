@@ -1,19 +1,9 @@
 // Runs in the standalone studio: the real Docker sandbox when the engine answers and the sandbox images exist
 // (SandboxRunner.check), otherwise a stand-in that refuses every run with the reason, so the IDE explains
 // why instead of answering method_not_found.
-import { readFileSync } from 'node:fs';
-import type { SandboxDeps } from '@cyber/api';
+import { startSandboxRunner, type SandboxDeps } from '@cyber/api';
 import type { ApiConfig } from '@cyber/config';
 import { RpcError } from '@cyber/contract';
-import {
-  DEFAULT_LIMITS,
-  DEFAULT_PROFILE_PATH,
-  SandboxRunner,
-  createDockerClient,
-  type ResolvedLimits,
-} from '@cyber/sandbox';
-
-const MiB = 1024 * 1024;
 
 /** The studio's sandbox: what the gateway runs with, whether runs work, and how to close it. */
 export interface StudioSandbox {
@@ -25,23 +15,8 @@ export interface StudioSandbox {
 
 /** Opens the Docker sandbox from the gateway's sandbox settings, or the refusing stand-in. */
 export async function openStudioSandbox(config: ApiConfig['sandbox']): Promise<StudioSandbox> {
-  // The admin maxima, as the gateway's main.ts computes them.
-  const maxima: ResolvedLimits = {
-    ...DEFAULT_LIMITS,
-    wallMs: config.wallTimeMs,
-    cpuMs: config.wallTimeMs,
-    memoryBytes: config.memoryMb * MiB,
-    pids: config.pidsLimit,
-    outputBytes: config.outputLimitBytes,
-    nanoCpus: config.cpuMillis * 1_000_000,
-  };
-  const runner = SandboxRunner.start({
-    docker: createDockerClient(config.dockerSocket),
-    profileText: readFileSync(DEFAULT_PROFILE_PATH, 'utf8'),
-    maxima,
-    network: config.network,
-    warmPoolSize: config.warmPoolSize,
-  });
+  // The same runner, maxima and network settings as the gateway's main.ts.
+  const { runner, maxima } = startSandboxRunner(config);
   try {
     await runner.check();
     return { deps: { runner, maxima }, unavailable: undefined, close: () => runner.close() };

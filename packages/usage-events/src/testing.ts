@@ -205,3 +205,17 @@ async function tail(path: string): Promise<string> {
   const text = await readFile(path, 'utf8').catch(() => '');
   return `--- last lines of ${path} ---\n${text.split('\n').slice(-40).join('\n')}`;
 }
+
+/** The shared broker that `scripts/infra.sh up` starts (CYBER_KAFKA_BROKERS); throws saying so when unset. */
+export function sharedKafkaBrokers(): string[] {
+  const value = process.env.CYBER_KAFKA_BROKERS;
+  if (!value) {
+    throw new Error('CYBER_KAFKA_BROKERS is not set: run `scripts/infra.sh up` (writes .infra/env).');
+  }
+  return value.split(',');
+}
+
+/** A topic or consumer group name no other test (or test run) on the shared broker uses. */
+export function uniqueName(prefix: string): string {
+  return `${prefix}-${process.pid}-${Date.now()}-${randomBytes(4).toString('hex')}`;
+}

@@ -10,17 +10,7 @@ import {
   type UsageConsumer,
   type UsageEvent,
 } from '../src/index.ts';
-
-function brokers(): string[] {
-  const value = process.env.CYBER_KAFKA_BROKERS;
-  if (!value)
-    throw new Error('CYBER_KAFKA_BROKERS is not set: run `scripts/infra.sh up` (writes .infra/env).');
-  return value.split(',');
-}
-
-function unique(prefix: string): string {
-  return `${prefix}-${process.pid}-${Date.now()}-${Math.random().toString(36).slice(2, 8)}`;
-}
+import { sharedKafkaBrokers, uniqueName } from '../src/testing.ts';
 
 function events(count: number): UsageEvent[] {
   return Array.from({ length: count }, (_, i) => ({
@@ -54,14 +44,14 @@ describe('usage consumer lag in messages', () => {
   });
 
   it('counts what was produced while the group was stopped, and reports 0 once the consumer caught up', async () => {
-    const admin = createUsageAdmin({ brokers: brokers() });
+    const admin = createUsageAdmin({ brokers: sharedKafkaBrokers() });
     cleanups.push(() => admin.close());
-    const topic = unique('test.llm.usage.lag');
-    const groupId = unique('usage-lag-test');
+    const topic = uniqueName('test.llm.usage.lag');
+    const groupId = uniqueName('usage-lag-test');
     await admin.ensureTopic({ topic, partitions: 3 });
     cleanups.push(() => admin.deleteTopics([topic]));
     cleanups.push(() => admin.deleteGroups([groupId]));
-    const producer = createUsageProducer({ brokers: brokers(), topic });
+    const producer = createUsageProducer({ brokers: sharedKafkaBrokers(), topic });
     await producer.connect();
     cleanups.push(() => producer.disconnect());
 
@@ -77,7 +67,7 @@ describe('usage consumer lag in messages', () => {
     };
     const newConsumer = (): UsageConsumer => {
       const created = createUsageConsumer({
-        brokers: brokers(),
+        brokers: sharedKafkaBrokers(),
         topic,
         groupId,
         sessionTimeoutMs: 6_000,

@@ -16,18 +16,7 @@ import {
   type UsageOutboxOptions,
   type UsageProducer,
 } from '../src/index.ts';
-import { startKafkaBroker, type KafkaBroker } from '../src/testing.ts';
-
-function sharedBrokers(): string[] {
-  const value = process.env.CYBER_KAFKA_BROKERS;
-  if (!value)
-    throw new Error('CYBER_KAFKA_BROKERS is not set: run `scripts/infra.sh up` (writes .infra/env).');
-  return value.split(',');
-}
-
-function unique(prefix: string): string {
-  return `${prefix}-${process.pid}-${Date.now()}-${Math.random().toString(36).slice(2, 8)}`;
-}
+import { startKafkaBroker, type KafkaBroker, sharedKafkaBrokers, uniqueName } from '../src/testing.ts';
 
 let counter = 0;
 function event(userId = 1): UsageEvent {
@@ -81,7 +70,7 @@ async function tempDir(): Promise<string> {
 async function topicAndProducer(brokers: string[]): Promise<{ topic: string; producer: UsageProducer }> {
   const admin = createUsageAdmin({ brokers });
   cleanups.push(() => admin.close());
-  const topic = unique('test.llm.usage.outbox');
+  const topic = uniqueName('test.llm.usage.outbox');
   await admin.ensureTopic({ topic, partitions: 1 });
   cleanups.push(() => admin.deleteTopics([topic]));
   const producer = createUsageProducer({ brokers, topic });
@@ -93,7 +82,7 @@ async function topicAndProducer(brokers: string[]): Promise<{ topic: string; pro
 /** Consumes the topic from the beginning; `received` fills in delivery order (duplicates kept). */
 async function consume(brokers: string[], topic: string): Promise<UsageEvent[]> {
   const received: UsageEvent[] = [];
-  const groupId = unique('outbox-test');
+  const groupId = uniqueName('outbox-test');
   const consumer = createUsageConsumer({
     brokers,
     topic,
@@ -126,7 +115,7 @@ function ids(events: readonly UsageEvent[]): string[] {
 
 describe('usage outbox on the shared broker', () => {
   it('publishes 1,000 concurrent appends exactly once, in append order', async () => {
-    const brokers = sharedBrokers();
+    const brokers = sharedKafkaBrokers();
     const { topic, producer } = await topicAndProducer(brokers);
     const outbox = await openOutbox({ dir: await tempDir(), producer });
     const sent = Array.from({ length: 1000 }, (_, i) => event((i % 5) + 1));
@@ -141,7 +130,7 @@ describe('usage outbox on the shared broker', () => {
   }, 60_000);
 
   it('keeps appends durable while Kafka is unreachable and publishes them after a crash, ignoring a torn line', async () => {
-    const brokers = sharedBrokers();
+    const brokers = sharedKafkaBrokers();
     const dir = await tempDir();
     // A real producer that cannot reach Kafka: never connected, every send is refused at once.
     const unreachable = createUsageProducer({ brokers, topic: 'unused' });
@@ -182,7 +171,7 @@ describe('usage outbox on the shared broker', () => {
   }, 60_000);
 
   it('resends (never skips) what a lost cursor write left unconfirmed after a restart', async () => {
-    const brokers = sharedBrokers();
+    const brokers = sharedKafkaBrokers();
     const dir = await tempDir();
     const { topic, producer } = await topicAndProducer(brokers);
     const nothingBooked = (): Promise<ReadonlySet<string>> => Promise.resolve(new Set<string>());
@@ -202,7 +191,7 @@ describe('usage outbox on the shared broker', () => {
   }, 60_000);
 
   it('lists unbooked charges per user until isBooked confirms them, then deletes spent segments', async () => {
-    const brokers = sharedBrokers();
+    const brokers = sharedKafkaBrokers();
     const dir = await tempDir();
     const { producer } = await topicAndProducer(brokers);
     const ledger = new Set<string>(); // what auth's usage sink has booked in tokens_used
@@ -258,7 +247,7 @@ describe('usage outbox on the shared broker', () => {
   }, 60_000);
 
   it('without isBooked deletes segments once published and still lists recent charges', async () => {
-    const brokers = sharedBrokers();
+    const brokers = sharedKafkaBrokers();
     const dir = await tempDir();
     const { producer } = await topicAndProducer(brokers);
     const outbox = await openOutbox({ dir, producer, segmentBytes: 2048 });
@@ -282,7 +271,7 @@ describe('usage outbox on the shared broker', () => {
   it('refuses an invalid event and appends after close', async () => {
     const outbox = await openOutbox({
       dir: await tempDir(),
-      producer: createUsageProducer({ brokers: sharedBrokers(), topic: 'unused' }),
+      producer: createUsageProducer({ brokers: sharedKafkaBrokers(), topic: 'unused' }),
       closeFlushMs: 10,
     });
     await expect(outbox.append({ ...event(), cost: 1.5 })).rejects.toMatchObject({ key: 'internal_error' });

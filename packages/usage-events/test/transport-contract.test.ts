@@ -16,6 +16,7 @@ import {
   type UsageEvent,
   type UsageProducer,
 } from '../src/index.ts';
+import { sharedKafkaBrokers, uniqueName } from '../src/testing.ts';
 
 /** One transport opened for one test. */
 interface Opened {
@@ -30,10 +31,6 @@ interface Opened {
 interface Transport {
   name: 'kafka' | 'in-process';
   open(): Promise<Opened>;
-}
-
-function unique(prefix: string): string {
-  return `${prefix}-${process.pid}-${Date.now()}-${Math.random().toString(36).slice(2, 8)}`;
 }
 
 /** Stops consumers, then disconnects producers, then the rest, in reverse order of creation. */
@@ -52,12 +49,9 @@ function closer(): { push(close: () => Promise<unknown>): void; run(): Promise<v
 const kafka: Transport = {
   name: 'kafka',
   async open() {
-    const value = process.env.CYBER_KAFKA_BROKERS;
-    if (!value)
-      throw new Error('CYBER_KAFKA_BROKERS is not set: run `scripts/infra.sh up` (writes .infra/env).');
-    const brokers = value.split(',');
-    const topic = unique('test.llm.usage.contract');
-    const groupId = unique('usage-contract');
+    const brokers = sharedKafkaBrokers();
+    const topic = uniqueName('test.llm.usage.contract');
+    const groupId = uniqueName('usage-contract');
     const cleanup = closer();
     const admin = createUsageAdmin({ brokers });
     cleanup.push(() => admin.close());
@@ -94,8 +88,8 @@ const inProcess: Transport = {
   name: 'in-process',
   open() {
     const bus = createInProcessUsageBus();
-    const topic = unique('test.llm.usage.contract');
-    const groupId = unique('usage-contract');
+    const topic = uniqueName('test.llm.usage.contract');
+    const groupId = uniqueName('usage-contract');
     const cleanup = closer();
     cleanup.push(() => bus.close());
     return Promise.resolve({

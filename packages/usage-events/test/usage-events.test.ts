@@ -12,17 +12,7 @@ import {
   type UsageConsumer,
   type UsageEvent,
 } from '../src/index.ts';
-
-function brokers(): string[] {
-  const value = process.env.CYBER_KAFKA_BROKERS;
-  if (!value)
-    throw new Error('CYBER_KAFKA_BROKERS is not set: run `scripts/infra.sh up` (writes .infra/env).');
-  return value.split(',');
-}
-
-function unique(prefix: string): string {
-  return `${prefix}-${process.pid}-${Date.now()}-${Math.random().toString(36).slice(2, 8)}`;
-}
+import { sharedKafkaBrokers, uniqueName } from '../src/testing.ts';
 
 function event(overrides: Partial<UsageEvent> = {}): UsageEvent {
   return {
@@ -77,10 +67,10 @@ describe('usage producer and consumer on the real broker', () => {
   });
 
   async function setup(partitions: number): Promise<{ admin: UsageAdmin; topic: string; groupId: string }> {
-    const admin = createUsageAdmin({ brokers: brokers() });
+    const admin = createUsageAdmin({ brokers: sharedKafkaBrokers() });
     cleanups.push(() => admin.close());
-    const topic = unique('test.llm.usage');
-    const groupId = unique('usage-test');
+    const topic = uniqueName('test.llm.usage');
+    const groupId = uniqueName('usage-test');
     await admin.ensureTopic({ topic, partitions });
     cleanups.push(() => admin.deleteTopics([topic]));
     cleanups.push(() => admin.deleteGroups([groupId]));
@@ -93,16 +83,20 @@ describe('usage producer and consumer on the real broker', () => {
     handleBatch: (batch: UsageBatch) => Promise<void>;
     maxBatchSize?: number;
   }): UsageConsumer {
-    const created = createUsageConsumer({ brokers: brokers(), sessionTimeoutMs: 6_000, ...options });
+    const created = createUsageConsumer({
+      brokers: sharedKafkaBrokers(),
+      sessionTimeoutMs: 6_000,
+      ...options,
+    });
     cleanups.push(() => created.stop());
     return created;
   }
 
   it('starts on a fresh installation where the topic does not exist yet, then receives what is produced', async () => {
-    const admin = createUsageAdmin({ brokers: brokers() });
+    const admin = createUsageAdmin({ brokers: sharedKafkaBrokers() });
     cleanups.push(() => admin.close());
-    const topic = unique('test.llm.usage.fresh');
-    const groupId = unique('usage-test');
+    const topic = uniqueName('test.llm.usage.fresh');
+    const groupId = uniqueName('usage-test');
     cleanups.push(() => admin.deleteTopics([topic]));
     cleanups.push(() => admin.deleteGroups([groupId]));
     const received: UsageEvent[] = [];
@@ -114,7 +108,7 @@ describe('usage producer and consumer on the real broker', () => {
         return Promise.resolve();
       },
     }).start();
-    const producer = createUsageProducer({ brokers: brokers(), topic });
+    const producer = createUsageProducer({ brokers: sharedKafkaBrokers(), topic });
     await producer.connect();
     cleanups.push(() => producer.disconnect());
     const sent = event({ userId: 1, cost: 5 });
@@ -125,7 +119,7 @@ describe('usage producer and consumer on the real broker', () => {
 
   it('delivers every event once in chunks no larger than maxBatchSize, with invalid messages set apart', async () => {
     const { admin, topic, groupId } = await setup(3);
-    const producer = createUsageProducer({ brokers: brokers(), topic });
+    const producer = createUsageProducer({ brokers: sharedKafkaBrokers(), topic });
     await producer.connect();
     cleanups.push(() => producer.disconnect());
     const sent = Array.from({ length: 250 }, (_, i) => event({ userId: (i % 7) + 1, cost: i }));
@@ -156,7 +150,7 @@ describe('usage producer and consumer on the real broker', () => {
 
   it('commits offsets only after the handler succeeds: a failing handler gets the same batch again', async () => {
     const { admin, topic, groupId } = await setup(1);
-    const producer = createUsageProducer({ brokers: brokers(), topic });
+    const producer = createUsageProducer({ brokers: sharedKafkaBrokers(), topic });
     await producer.connect();
     cleanups.push(() => producer.disconnect());
     const sent = Array.from({ length: 5 }, () => event());
@@ -189,7 +183,7 @@ describe('usage producer and consumer on the real broker', () => {
 
   it('leaves the offset uncommitted when stopped while the handler keeps failing, so a successor redelivers', async () => {
     const { admin, topic, groupId } = await setup(1);
-    const producer = createUsageProducer({ brokers: brokers(), topic });
+    const producer = createUsageProducer({ brokers: sharedKafkaBrokers(), topic });
     await producer.connect();
     cleanups.push(() => producer.disconnect());
     const sent = Array.from({ length: 3 }, () => event());
@@ -197,7 +191,7 @@ describe('usage producer and consumer on the real broker', () => {
 
     let failures = 0;
     const failing = createUsageConsumer({
-      brokers: brokers(),
+      brokers: sharedKafkaBrokers(),
       topic,
       groupId,
       sessionTimeoutMs: 6_000,
