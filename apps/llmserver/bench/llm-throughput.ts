@@ -5,16 +5,17 @@
 //   in-process: LlmEngine.generate on the same loaded model, same messages, maxTokens and greedy sampling
 // The two never run at the same time: the bench alternates phases (service round, in-process round, the order
 // swapped every round) so both share the CPU alike and load swings on this shared machine hit both. Each round
-// also times a budget refusal (the service's steps before a generation, without queue and generation) and the
-// HTTP floor (a bare node:http server answering one SSE token to the same client). The service's requests come
-// from a client in a child process (sse-client.ts), as real clients do; the engine is probed around each of
-// them so that the time the service adds to the first token is measured apart from the engine's. Then the
+// also times a budget refusal (the service's steps before a generation, without queue and generation), then,
+// with each of two HTTP clients (node:http with keep-alive, and fetch), short probed requests and the HTTP floor
+// (a bare node:http server answering one SSE token to the same client). The service's requests come from a
+// client in a child process (sse-client.ts), as real clients do; the engine is probed around each of them so
+// that the time the service adds to the first token is measured apart from the engine's. Then the
 // aggregate throughput of 1, 2 and 4 concurrent streams through the service (the model has 4 sequences, which
 // llama.cpp decodes in one batch) and, as the engine's own figure, in-process, rotated round by round.
 //
 //   set -a; . .infra/env; set +a
 //   pnpm --filter @cyber/llmserver bench:throughput
-//   BENCH_ROUNDS=12 BENCH_STREAM_ROUNDS=4 BENCH_MAX_TOKENS=128 BENCH_STREAM_TOKENS=64 pnpm --filter @cyber/llmserver bench:throughput
+//   BENCH_ROUNDS=12 BENCH_PROBES=4 BENCH_STREAM_ROUNDS=4 BENCH_MAX_TOKENS=128 BENCH_STREAM_TOKENS=64 pnpm --filter @cyber/llmserver bench:throughput
 //
 // The /v1 SSE surface is measured rather than JSON-RPC over WebSocket: it is what scripts and every OpenAI
 // client library (openai, LangChain, curl) speak, so it is the path most generated tokens take; the studio's
@@ -26,7 +27,7 @@ import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { REAL_MODEL_ENV, REAL_MODEL_SKIP_MESSAGE } from '@cyber/llm/testing';
 import { startLlmHarness, type LlmTestUser } from '../test/llm-harness.js';
-import { now, startSseClient, type Sample } from './sse-client.js';
+import { now, startSseClient, type ClientKind, type Sample } from './sse-client.js';
 
 const realModel = process.env[REAL_MODEL_ENV];
 if (!realModel) {
@@ -39,6 +40,10 @@ const STREAM_ROUNDS = Number(process.env.BENCH_STREAM_ROUNDS ?? 3);
 const MAX_TOKENS = Number(process.env.BENCH_MAX_TOKENS ?? 128);
 const STREAM_TOKENS = Number(process.env.BENCH_STREAM_TOKENS ?? 64);
 const WARMUP = 2;
+/** Short probed requests per client and round, for the added time to first token. */
+const PROBES = Number(process.env.BENCH_PROBES ?? 4);
+const PROBE_TOKENS = 4;
+const CLIENTS = ['http', 'fetch'] as const satisfies readonly ClientKind[];
 const MODEL = 'gemma';
 const PROMPT =
   'Write a long, detailed story about a lighthouse keeper who finds a message in a bottle. Describe the sea, ' +
@@ -58,10 +63,16 @@ const load = (): string =>
     .map((value) => value.toFixed(2))
     .join(' ');
 
-/** One streamed chat completion through the service, from the client thread. */
-const viaService = (url: string, user: LlmTestUser, maxTokens = MAX_TOKENS): Promise<Sample> =>
+/** One streamed chat completion through the service, from the client process. */
+const viaService = (
+  url: string,
+  user: LlmTestUser,
+  maxTokens = MAX_TOKENS,
+  kind: ClientKind = 'http',
+): Promise<Sample> =>
   client.stream({
     url,
+    client: kind,
     apiKey: user.apiKey,
     body: {
       model: MODEL,
@@ -125,11 +136,15 @@ interface Added {
 }
 
 /** A service request with the engine's side of it timed. */
-async function probedService(user: LlmTestUser): Promise<{ sample: Sample; added: Added }> {
+async function probedService(
+  user: LlmTestUser,
+  maxTokens = MAX_TOKENS,
+  kind: ClientKind = 'http',
+): Promise<{ sample: Sample; added: Added }> {
   const current: EngineProbe = { prepareMs: 0 };
   probe = current;
   try {
-    const sample = await viaService(h.url, user);
+    const sample = await viaService(h.url, user, maxTokens, kind);
     const { calledAt, firstTokenAt, prepareMs } = current;
     if (calledAt === undefined || firstTokenAt === undefined) throw new Error('the engine was not probed');
     const before = calledAt - sample.startedAt - prepareMs;
@@ -181,7 +196,7 @@ try {
   });
   await new Promise<void>((resolve) => bare.listen(0, '127.0.0.1', resolve));
   const bareUrl = `http://127.0.0.1:${(bare.address() as AddressInfo).port}`;
-  const floor = async (): Promise<number> => (await viaService(bareUrl, user)).ttft;
+  const floor = async (kind: ClientKind): Promise<number> => (await viaService(bareUrl, user, 1, kind)).ttft;
 
   const quiesce = async (): Promise<void> => {
     await sleep(50);
@@ -227,8 +242,8 @@ try {
   const service: Sample[] = [];
   const local: Sample[] = [];
   const refusals: number[] = [];
-  const overheads: Added[] = [];
-  const floors: number[] = [];
+  const overheads = new Map<ClientKind, Added[]>(CLIENTS.map((kind) => [kind, []]));
+  const floors = new Map<ClientKind, number[]>(CLIENTS.map((kind) => [kind, []]));
   for (let round = -WARMUP; round < ROUNDS; round += 1) {
     const order = round % 2 === 0 ? (['service', 'local'] as const) : (['local', 'service'] as const);
     for (const side of order) {
@@ -236,7 +251,7 @@ try {
         const { sample, added } = await probedService(user);
         if (round >= 0) {
           service.push(sample);
-          overheads.push(added);
+          overheads.get('http')?.push(added);
         }
       } else {
         const sample = await inProcess();
@@ -245,10 +260,18 @@ try {
       await quiesce();
     }
     const refusal = await refused();
-    const floorMs = await floor();
-    if (round >= 0) {
-      refusals.push(refusal);
-      floors.push(floorMs);
+    if (round >= 0) refusals.push(refusal);
+    // Short probed requests and the bare floor with each client, the clients' order swapped every round.
+    for (const kind of round % 2 === 0 ? CLIENTS : [...CLIENTS].reverse()) {
+      for (let i = 0; i < PROBES; i += 1) {
+        const { added } = await probedService(user, PROBE_TOKENS, kind);
+        await quiesce();
+        const floorMs = await floor(kind);
+        if (round >= 0) {
+          overheads.get(kind)?.push(added);
+          floors.get(kind)?.push(floorMs);
+        }
+      }
     }
   }
   const lengths = new Set([...service, ...local].map((s) => s.completionTokens));
@@ -279,22 +302,26 @@ try {
     `added TTFT: median of medians ${(median(service.map((s) => s.ttft)) - median(local.map((s) => s.ttft))).toFixed(1)} ms, ` +
       `per round p50 ${median(added).toFixed(1)} ms p90 ${percentile(added, 90).toFixed(1)} ms`,
   );
-  const addedPart = (part: keyof Added, p: number): string =>
-    percentile(
-      overheads.map((o) => o[part]),
-      p,
-    ).toFixed(2);
-  console.log(
-    `added TTFT, measured around the engine (request start -> generate called, less the prompt rendering it ` +
-      `took over, plus first token released -> parsed by the client): p50 ${addedPart('total', 50)} ms ` +
-      `p90 ${addedPart('total', 90)} ms max ${addedPart('total', 100)} ms; before the engine p50 ` +
-      `${addedPart('before', 50)} ms, after it p50 ${addedPart('after', 50)} ms; prompt rendering p50 ` +
-      `${addedPart('prepareMs', 50)} ms`,
-  );
-  console.log(
-    `HTTP floor (a bare node:http server answering one SSE token, same client): p50 ` +
-      `${median(floors).toFixed(2)} ms p90 ${percentile(floors, 90).toFixed(2)} ms`,
-  );
+  for (const kind of CLIENTS) {
+    const parts = overheads.get(kind) ?? [];
+    const part = (name: keyof Added, p: number): string =>
+      percentile(
+        parts.map((o) => o[name]),
+        p,
+      ).toFixed(2);
+    const bareFloor = floors.get(kind) ?? [];
+    console.log(
+      `client ${kind}: added TTFT, measured around the engine (request start -> generate called, less the ` +
+        `prompt rendering it took over, plus first token released -> parsed by the client), ${parts.length} ` +
+        `requests: p50 ${part('total', 50)} ms p90 ${part('total', 90)} ms max ${part('total', 100)} ms; ` +
+        `before the engine p50 ${part('before', 50)} ms, after it p50 ${part('after', 50)} ms; prompt ` +
+        `rendering p50 ${part('prepareMs', 50)} ms`,
+    );
+    console.log(
+      `client ${kind}: HTTP floor (a bare node:http server answering one SSE token), ${bareFloor.length} ` +
+        `requests: p50 ${median(bareFloor).toFixed(2)} ms p90 ${percentile(bareFloor, 90).toFixed(2)} ms`,
+    );
+  }
   bare.close();
   const heads = service.map((s) => s.head);
   console.log(

@@ -3,14 +3,23 @@
 // with it on the service's event loop. Times are absolute (performance.timeOrigin + now) so the bench can line
 // them up with its own. A process rather than a worker thread: tsx's loader does not reach worker threads.
 import { fork, type ChildProcess } from 'node:child_process';
+import { Agent, request as httpRequest, type IncomingMessage } from 'node:http';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
+
+/**
+ * The HTTP client that sends a request: `http` is node:http with a keep-alive agent, the leanest client Node
+ * ships; `fetch` is Node's global fetch (undici), which costs about 2 ms more per request on this machine. The
+ * bench reports both, each against a bare server's floor with the same client.
+ */
+export type ClientKind = 'http' | 'fetch';
 
 /** What one streamed request asks for. */
 export interface StreamRequest {
   url: string;
   apiKey: string;
   body: Record<string, unknown>;
+  client: ClientKind;
 }
 
 /** One generation as the caller saw it; every time in ms. */
@@ -34,16 +43,49 @@ export interface Sample {
 /** Absolute time in ms, comparable across threads. */
 export const now = (): number => performance.timeOrigin + performance.now();
 
-/** One streamed chat completion; the first token is the first non-empty content delta. */
-async function streamChat({ url, apiKey, body }: StreamRequest): Promise<Sample> {
-  const started = now();
-  const response = await fetch(`${url}/v1/chat/completions`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json', authorization: `Bearer ${apiKey}` },
-    body: JSON.stringify(body),
+const agent = new Agent({ keepAlive: true });
+
+/** A POST's answer as either client gives it: the status and the body's bytes as they arrive. */
+interface Answer {
+  status: number;
+  body: AsyncIterable<Uint8Array>;
+}
+
+async function post(
+  client: ClientKind,
+  url: string,
+  headers: Record<string, string>,
+  body: string,
+): Promise<Answer> {
+  if (client === 'fetch') {
+    const response = await fetch(url, { method: 'POST', headers, body });
+    return { status: response.status, body: (response.body ?? []) as AsyncIterable<Uint8Array> };
+  }
+  const message = await new Promise<IncomingMessage>((resolve, reject) => {
+    const request = httpRequest(
+      url,
+      { method: 'POST', agent, headers: { ...headers, 'content-length': String(Buffer.byteLength(body)) } },
+      resolve,
+    );
+    request.on('error', reject);
+    request.end(body);
   });
-  if (response.status !== 200 || response.body === null) {
-    throw new Error(`service answered ${response.status}: ${await response.text()}`);
+  return { status: message.statusCode ?? 0, body: message };
+}
+
+/** One streamed chat completion; the first token is the first non-empty content delta. */
+async function streamChat({ url, apiKey, body, client }: StreamRequest): Promise<Sample> {
+  const started = now();
+  const response = await post(
+    client,
+    `${url}/v1/chat/completions`,
+    { 'content-type': 'application/json', authorization: `Bearer ${apiKey}` },
+    JSON.stringify(body),
+  );
+  if (response.status !== 200) {
+    let text = '';
+    for await (const bytes of response.body) text += Buffer.from(bytes).toString();
+    throw new Error(`service answered ${response.status}: ${text}`);
   }
   let firstAt: number | undefined;
   let headAt: number | undefined;
@@ -52,7 +94,7 @@ async function streamChat({ url, apiKey, body }: StreamRequest): Promise<Sample>
   let done = false;
   let buffer = '';
   const decoder = new TextDecoder();
-  for await (const bytes of response.body as AsyncIterable<Uint8Array>) {
+  for await (const bytes of response.body) {
     headAt ??= now();
     buffer += decoder.decode(bytes, { stream: true });
     let end: number;
