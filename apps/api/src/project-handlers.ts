@@ -68,7 +68,9 @@ export function toRunSummary(row: RunRow): RunSummary {
 }
 
 /** How long an access decision may be reused by fs.* and run.* (as auth's key cache: about a second). */
-const ACCESS_TTL_MS = 1000;
+export const ACCESS_TTL_MS = 1000;
+/** A decision older than this is refreshed in the background on its next use, while it is still served. */
+export const ACCESS_REFRESH_MS = 750;
 const ACCESS_CACHE_MAX = 10_000;
 
 /**
@@ -76,10 +78,17 @@ const ACCESS_CACHE_MAX = 10_000;
  * reads and saves constantly), so their access decision is cached for about a second; changes made through
  * this gateway (membership, delete) drop the project's entries at once, and another gateway instance's change
  * takes effect within the TTL. project.* methods always read the database.
+ *
+ * A busy caller never waits on the cache expiring: a decision in the last quarter of its TTL is served while
+ * one query refreshes it, and callers that miss at the same time share one query. Without that, every second
+ * each request in flight for a project (50 under a load test) sent its own query at the same moment and
+ * queued for the pool, which was most of fs.read's tail latency.
  */
 export class ProjectAccessGuard {
   readonly #projects: ProjectRepository;
-  readonly #cache = new Map<string, { project: AccessibleProject; expires: number }>();
+  readonly #cache = new Map<string, { project: AccessibleProject; loadedAt: number }>();
+  /** The one query in flight per key; a load stores its answer only while it is still the current one. */
+  readonly #loading = new Map<string, Promise<AccessibleProject | undefined>>();
 
   constructor(projects: ProjectRepository) {
     this.#projects = projects;
@@ -92,15 +101,45 @@ export class ProjectAccessGuard {
     options: { cached?: boolean } = {},
   ): Promise<AccessibleProject> {
     const key = `${projectId}:${caller.userId}`;
+    let project: AccessibleProject | undefined;
     if (options.cached === true) {
       const hit = this.#cache.get(key);
-      if (hit !== undefined && hit.expires > Date.now()) return hit.project;
+      const age = hit === undefined ? Infinity : Date.now() - hit.loadedAt;
+      if (hit !== undefined && age < ACCESS_TTL_MS) {
+        if (age >= ACCESS_REFRESH_MS && !this.#loading.has(key)) {
+          // A failed refresh changes nothing: the entry expires and the next caller's query reports the error.
+          this.#load(key, projectId, caller.userId).catch(() => undefined);
+        }
+        return hit.project;
+      }
+      project = await (this.#loading.get(key) ?? this.#load(key, projectId, caller.userId));
+    } else {
+      project = await this.#load(key, projectId, caller.userId);
     }
-    const project = await this.#projects.findAccessible(projectId, caller.userId);
     if (project === undefined) throw new RpcError('not_found', { message: 'Project not found' });
-    if (this.#cache.size >= ACCESS_CACHE_MAX) this.#cache.clear();
-    this.#cache.set(key, { project, expires: Date.now() + ACCESS_TTL_MS });
     return project;
+  }
+
+  /** Reads the decision from the database and caches it as of the query's start. */
+  #load(key: string, projectId: string, userId: number): Promise<AccessibleProject | undefined> {
+    const startedAt = Date.now();
+    const loading: Promise<AccessibleProject | undefined> = this.#projects
+      .findAccessible(projectId, userId)
+      .then((project) => {
+        if (this.#loading.get(key) === loading) {
+          if (project === undefined) this.#cache.delete(key);
+          else {
+            if (this.#cache.size >= ACCESS_CACHE_MAX) this.#cache.clear();
+            this.#cache.set(key, { project, loadedAt: startedAt });
+          }
+        }
+        return project;
+      })
+      .finally(() => {
+        if (this.#loading.get(key) === loading) this.#loading.delete(key);
+      });
+    this.#loading.set(key, loading);
+    return loading;
   }
 
   /** The project if the caller may change its files (owner or write member). */
@@ -125,9 +164,11 @@ export class ProjectAccessGuard {
     return project;
   }
 
-  /** Drops cached decisions about a project (its members changed or it was deleted). */
+  /** Drops cached decisions about a project (its members changed or it was deleted), and queries in flight. */
   forget(projectId: string): void {
-    for (const key of this.#cache.keys()) if (key.startsWith(`${projectId}:`)) this.#cache.delete(key);
+    const prefix = `${projectId}:`;
+    for (const key of this.#cache.keys()) if (key.startsWith(prefix)) this.#cache.delete(key);
+    for (const key of this.#loading.keys()) if (key.startsWith(prefix)) this.#loading.delete(key);
   }
 }
 
