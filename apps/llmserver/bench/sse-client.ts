@@ -1,5 +1,5 @@
 // The bench's HTTP client: streamed chat completions over /v1 SSE, run in a child process of its own so the
-// client's work (fetch, SSE parsing) runs beside the service as a real client would, instead of taking turns
+// client's work (HTTP, SSE parsing) runs beside the service as a real client would, instead of taking turns
 // with it on the service's event loop. Times are absolute (performance.timeOrigin + now) so the bench can line
 // them up with its own. A process rather than a worker thread: tsx's loader does not reach worker threads.
 import { fork, type ChildProcess } from 'node:child_process';
