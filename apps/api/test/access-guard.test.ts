@@ -32,14 +32,20 @@ afterEach(() => {
   vi.restoreAllMocks();
 });
 
-/** A guard over the real repository, with its queries counted; `settled` waits for the last one. */
-function countedGuard(): {
-  guard: ProjectAccessGuard;
-  queries: () => number;
-  settled: () => Promise<unknown>;
-} {
+/**
+ * A new project of the owner and a guard over the real repository, with its queries counted; `settled` waits
+ * for the last query.
+ */
+async function setup() {
+  const project = await projects.create({
+    ownerId,
+    name: `p-${randomBytes(3).toString('hex')}`,
+    description: '',
+  });
   const find = vi.spyOn(projects, 'findAccessible');
   return {
+    projectId: project.id,
+    caller: { userId: ownerId, role: 'developer' as const },
     guard: new ProjectAccessGuard(projects),
     queries: () => find.mock.calls.length,
     // The guard chained its own handler onto this promise first, so it has run when this resolves.
@@ -47,14 +53,9 @@ function countedGuard(): {
   };
 }
 
-const newProject = async (): Promise<string> =>
-  (await projects.create({ ownerId, name: `p-${randomBytes(3).toString('hex')}`, description: '' })).id;
-
 describe('ProjectAccessGuard', () => {
   it('sends one query for callers that miss at the same time', async () => {
-    const projectId = await newProject();
-    const { guard, queries } = countedGuard();
-    const caller = { userId: ownerId, role: 'developer' as const };
+    const { projectId, caller, guard, queries } = await setup();
     const answers = await Promise.all(
       Array.from({ length: 50 }, () => guard.readable(projectId, caller, { cached: true })),
     );
@@ -67,9 +68,7 @@ describe('ProjectAccessGuard', () => {
 
   it('refreshes a decision near the end of its TTL in the background and keeps serving it', async () => {
     vi.useFakeTimers({ toFake: ['Date'] });
-    const projectId = await newProject();
-    const { guard, queries, settled } = countedGuard();
-    const caller = { userId: ownerId, role: 'developer' as const };
+    const { projectId, caller, guard, queries, settled } = await setup();
     await guard.readable(projectId, caller, { cached: true });
     expect(queries()).toBe(1);
 
@@ -89,9 +88,7 @@ describe('ProjectAccessGuard', () => {
 
   it('sees a deletion within the TTL: the refresh drops the entry and the next caller gets not_found', async () => {
     vi.useFakeTimers({ toFake: ['Date'] });
-    const projectId = await newProject();
-    const { guard, queries, settled } = countedGuard();
-    const caller = { userId: ownerId, role: 'developer' as const };
+    const { projectId, caller, guard, queries, settled } = await setup();
     await guard.readable(projectId, caller, { cached: true });
     // Deleted by another gateway: this one is not told.
     await projects.softDelete(projectId);
@@ -106,8 +103,7 @@ describe('ProjectAccessGuard', () => {
   });
 
   it('refuses a stranger and never caches the refusal', async () => {
-    const projectId = await newProject();
-    const { guard, queries } = countedGuard();
+    const { projectId, guard, queries } = await setup();
     const stranger = { userId: ownerId + 100_000, role: 'developer' as const };
     for (let i = 0; i < 2; i += 1) {
       await expect(guard.readable(projectId, stranger, { cached: true })).rejects.toMatchObject({
@@ -118,9 +114,7 @@ describe('ProjectAccessGuard', () => {
   });
 
   it('does not let a query in flight when the project is forgotten fill the cache', async () => {
-    const projectId = await newProject();
-    const { guard, queries } = countedGuard();
-    const caller = { userId: ownerId, role: 'developer' as const };
+    const { projectId, caller, guard, queries } = await setup();
     const inFlight = guard.readable(projectId, caller, { cached: true });
     guard.forget(projectId);
     await inFlight;
@@ -129,9 +123,7 @@ describe('ProjectAccessGuard', () => {
   });
 
   it('always queries for uncached callers (project.* methods)', async () => {
-    const projectId = await newProject();
-    const { guard, queries } = countedGuard();
-    const caller = { userId: ownerId, role: 'developer' as const };
+    const { projectId, caller, guard, queries } = await setup();
     await guard.readable(projectId, caller, { cached: true });
     await guard.readable(projectId, caller);
     await guard.readable(projectId, caller);
