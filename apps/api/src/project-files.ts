@@ -15,6 +15,7 @@
 // over SYNC_READ_MAX_BYTES goes to the pool, so a large (or uncached) file cannot stall the loop for long.
 // What this cannot close: the sandbox may change a file between our version check and our rename (it writes the
 // same folder with no lock we could share); such a change is overwritten, never followed outside.
+import { isUtf8 } from 'node:buffer';
 import { hash, randomBytes } from 'node:crypto';
 import {
   closeSync,
@@ -70,8 +71,6 @@ export interface StarterFile {
   path: string;
   content: string;
 }
-
-const UTF8 = new TextDecoder('utf-8', { fatal: true });
 
 // Sandbox runs use the project as /workspace under uid 65534, so they must be able to change what the gateway
 // wrote. Modes are set with fchmod on an O_NOFOLLOW descriptor (never chmod by path, which follows links) and
@@ -622,15 +621,12 @@ function readExactlySync(fd: number, size: number): Buffer {
   return buffer.subarray(0, offset);
 }
 
-/** UTF-8 text without NUL bytes is sent as text; anything else as base64. */
+/**
+ * UTF-8 text without NUL bytes is sent as text; anything else as base64. `isUtf8` validates without decoding, so
+ * the read allocates its content string once (in `toString`) instead of twice.
+ */
 function isText(bytes: Buffer): boolean {
-  if (bytes.includes(0)) return false;
-  try {
-    UTF8.decode(bytes);
-    return true;
-  } catch {
-    return false;
-  }
+  return !bytes.includes(0) && isUtf8(bytes);
 }
 
 /** Writes `bytes` to a fresh temporary file beside `name`, flushes it, and renames it over `name`. */

@@ -123,6 +123,29 @@ describe('file operations', () => {
     expect(await readFile(join(t.projectsDir, projectId, 'bin/blob'))).toEqual(bytes);
   });
 
+  it('auto-detects invalid UTF-8 without NUL bytes as base64 and multi-byte UTF-8 as text', async () => {
+    // A lone continuation byte and an overlong encoding of "/": invalid UTF-8, no NUL byte.
+    const invalid = Buffer.from([0x41, 0x80, 0x42, 0xc0, 0xaf]);
+    const text = 'héllo ✓ 𝄞\n';
+    for (const [path, content] of [
+      ['bin/invalid', invalid],
+      ['doc/text.md', Buffer.from(text)],
+    ] as const) {
+      await t.call(
+        'fs.write',
+        { projectId, path, content: content.toString('base64'), encoding: 'base64' },
+        dev,
+      );
+    }
+    const read = (path: string) =>
+      t.call<{ content: string; encoding: string }>('fs.read', { projectId, path }, dev);
+    expect(await read('bin/invalid')).toMatchObject({
+      encoding: 'base64',
+      content: invalid.toString('base64'),
+    });
+    expect(await read('doc/text.md')).toMatchObject({ encoding: 'utf8', content: text });
+  });
+
   it('refuses a write whose expected version is stale, naming the current version', async () => {
     const first = await t.call<{ version: string }>(
       'fs.write',
