@@ -1,7 +1,9 @@
 // Authenticated fs.read of a 4 KiB file through the gateway versus a bare Fastify route returning the same
 // bytes, with autocannon (50 connections) in the same run. The phases alternate (bare, gateway, bare, gateway,
 // ...; 3 rounds of 5 s each) so a load change on a shared machine lands on both sides instead of in the ratio,
-// and the ratio is taken between the medians of the two sides.
+// and the ratio is taken between the medians of the two sides. Each phase also reports the server's event-loop
+// busy time per request: the loop is the bottleneck, so that figure shows what each request costs it, and is
+// steadier than throughput when other work on the machine takes CPU from the client.
 //
 //   pnpm --filter @cyber/api bench:fs-read          (needs scripts/infra.sh up: PostgreSQL)
 //   BENCH_CPU_PROF_DIR=/tmp/prof pnpm --filter @cyber/api bench:fs-read   (V8 CPU profile of the servers)
@@ -115,7 +117,15 @@ async function serve(): Promise<void> {
     projectId,
   };
   process.send?.(ready);
+  let busySince = performance.eventLoopUtilization();
   process.on('message', (message) => {
+    if (message === 'mark') {
+      // The server's event-loop busy time since the last mark, in ms: per request, the main thread's cost.
+      const now = performance.eventLoopUtilization();
+      process.send?.({ busyMs: performance.eventLoopUtilization(now, busySince).active });
+      busySince = now;
+      return;
+    }
     if (message !== 'stop') return;
     void (async () => {
       await bare.close();
@@ -126,17 +136,30 @@ async function serve(): Promise<void> {
   });
 }
 
+/** Asks the server process for its event-loop busy time since the last ask. */
+function busyMs(server: ChildProcess): Promise<number> {
+  return new Promise((resolve) => {
+    server.once('message', (message) => resolve((message as { busyMs: number }).busyMs));
+    server.send('mark');
+  });
+}
+
 interface Figures {
   requestsPerSecond: number;
+  /** The server's event-loop busy time per request, in µs. */
+  busyUs: number;
   p99Ms: number;
   errors: number;
   non2xx: number;
 }
 
-async function measure(options: autocannon.Options): Promise<Figures> {
+async function measure(server: ChildProcess, options: autocannon.Options): Promise<Figures> {
+  await busyMs(server);
   const result = await autocannon({ connections: CONNECTIONS, duration: PHASE_S, ...options });
+  const busy = await busyMs(server);
   return {
     requestsPerSecond: result.requests.average,
+    busyUs: (busy * 1000) / result.requests.total,
     p99Ms: result.latency.p99,
     errors: result.errors,
     non2xx: result.non2xx,
@@ -181,13 +204,13 @@ async function main(): Promise<void> {
   const bare: Figures[] = [];
   const gateway: Figures[] = [];
   for (let round = 0; round < ROUNDS; round += 1) {
-    bare.push(await measure(bareOptions));
-    gateway.push(await measure(gatewayOptions));
+    bare.push(await measure(child, bareOptions));
+    gateway.push(await measure(child, gatewayOptions));
   }
   child.send('stop');
 
   const line = (name: string, f: Figures): string =>
-    `${name.padEnd(30)} ${f.requestsPerSecond.toFixed(0).padStart(8)} req/s   p99 ${String(f.p99Ms).padStart(4)} ms   errors ${f.errors}   non-2xx ${f.non2xx}`;
+    `${name.padEnd(30)} ${f.requestsPerSecond.toFixed(0).padStart(8)} req/s   p99 ${String(f.p99Ms).padStart(4)} ms   busy ${f.busyUs.toFixed(0).padStart(4)} µs/req   errors ${f.errors}   non-2xx ${f.non2xx}`;
   console.log(
     `fs.read of a 4 KiB file, ${CONNECTIONS} connections, ${ROUNDS} rounds of ${PHASE_S} s per side, interleaved`,
   );
@@ -198,6 +221,7 @@ async function main(): Promise<void> {
   });
   const summary = (figures: Figures[]): Figures => ({
     requestsPerSecond: median(figures.map((f) => f.requestsPerSecond)),
+    busyUs: median(figures.map((f) => f.busyUs)),
     p99Ms: median(figures.map((f) => f.p99Ms)),
     errors: figures.reduce((sum, f) => sum + f.errors, 0),
     non2xx: figures.reduce((sum, f) => sum + f.non2xx, 0),
@@ -212,6 +236,10 @@ async function main(): Promise<void> {
     .join(', ');
   console.log(
     `ratio of medians gateway/bare: ${ratio.toFixed(2)}x (per round ${rounds}; aim >= 0.7x, gateway p99 < 10 ms)`,
+  );
+  // The same comparison from the server's side: its event-loop time per request, bare over gateway.
+  console.log(
+    `server busy per request: bare ${bareMedian.busyUs.toFixed(0)} µs, gateway ${gatewayMedian.busyUs.toFixed(0)} µs (bare/gateway ${(bareMedian.busyUs / gatewayMedian.busyUs).toFixed(2)}x)`,
   );
 }
 
