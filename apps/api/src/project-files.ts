@@ -45,6 +45,7 @@ import {
   type DirRef,
 } from './fd-walk.js';
 import { ProjectRoots, type RootLease } from './project-roots.js';
+import { ProjectUsage } from './project-usage.js';
 import { TEMP_PREFIX, parseProjectPath } from './safe-path.js';
 
 const { O_RDONLY, O_WRONLY, O_CREAT, O_EXCL, O_NOFOLLOW, O_NONBLOCK } = constants;
@@ -125,7 +126,7 @@ interface Located {
 export class ProjectFiles {
   readonly #options: ProjectFilesOptions;
   readonly #locks = new Map<string, Promise<unknown>>();
-  readonly #usage = new Map<string, number>();
+  readonly #usage = new ProjectUsage();
   readonly #roots: ProjectRoots;
 
   constructor(options: ProjectFilesOptions) {
@@ -186,27 +187,25 @@ export class ProjectFiles {
         await parent.close();
         this.#roots.drop(projectId);
       }
-      this.#usage.delete(projectId);
+      this.#usage.forget(projectId);
     });
   }
 
   /** Forgets the cached size of a project (after a sandbox run changed its files). */
   invalidateUsage(projectId: string): void {
-    this.#usage.delete(projectId);
+    this.#usage.forget(projectId);
   }
 
-  /** Bytes the project's regular files take (cached; measured by a walk when unknown). */
-  async usage(projectId: string): Promise<number> {
-    const cached = this.#usage.get(projectId);
-    if (cached !== undefined) return cached;
-    const root = this.#openRoot(projectId);
-    try {
-      const bytes = await sizeOfTree(root);
-      this.#usage.set(projectId, bytes);
-      return bytes;
-    } finally {
-      root.release();
-    }
+  /** Bytes the project's regular files take (cached; measured by one shared walk when unknown). */
+  usage(projectId: string): Promise<number> {
+    return this.#usage.measure(projectId, async () => {
+      const root = this.#openRoot(projectId);
+      try {
+        return await sizeOfTree(root);
+      } finally {
+        root.release();
+      }
+    });
   }
 
   /** `fs.list`. */
@@ -369,13 +368,15 @@ export class ProjectFiles {
               throw error;
             }
           }
-          this.#usage.delete(params.projectId);
+          this.#usage.forget(params.projectId);
         } else {
           // unlink removes a symlink itself, never its target.
           await unlink(at(parent, name));
-          const cached = this.#usage.get(params.projectId);
-          if (cached !== undefined && stats.isFile())
-            this.#usage.set(params.projectId, cached - Number(stats.size));
+          if (stats.isFile()) {
+            const cached = this.#usage.get(params.projectId);
+            if (cached === undefined) this.#usage.forget(params.projectId);
+            else this.#usage.set(params.projectId, cached - Number(stats.size));
+          }
         }
         return { deleted: true as const };
       }),
@@ -418,7 +419,7 @@ export class ProjectFiles {
         await rename(at(from.parent, from.name), at(to.parent, to.name));
         const moved = await lstatAt(to.parent, to.name);
         if (moved === undefined) throw notFound(params.to);
-        if (target !== undefined) this.#usage.delete(params.projectId);
+        if (target !== undefined) this.#usage.forget(params.projectId);
         return { entry: entryOf(params.to, to.name, moved) };
       } finally {
         await closeAll(handles);
