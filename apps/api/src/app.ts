@@ -7,6 +7,7 @@ import { rpcServer, type Authenticate, type RpcLimits } from '@cyber/rpc-server'
 import { createRpcServerMetrics, metricsPlugin, type Registry } from '@cyber/telemetry';
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
 import { agentHandlers, type AgentDeps } from './agent/agent-handlers.js';
+import { BackgroundWork } from './background-work.js';
 import { LlmServerModel } from './agent/agent-model.js';
 import { AgentRepository } from './agent/agent.repository.js';
 import { LiveTurns } from './agent/live-turn.js';
@@ -93,10 +94,12 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   const guard = new ProjectAccessGuard(projects);
   const active = new ActiveRuns();
   const liveTurns = new LiveTurns();
+  const background = new BackgroundWork((error) => app.log.error({ err: error }, 'background work failed'));
 
   app.addHook('onClose', async () => {
     active.cancelAll();
     await liveTurns.cancelAll();
+    await background.settled();
     files.close();
     await deps.onClose?.();
     await deps.database.close();
@@ -123,7 +126,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   const runRpc =
     deps.sandbox === undefined
       ? {}
-      : runHandlers({ sandbox: deps.sandbox, guard, projects, runs, files, active });
+      : runHandlers({ sandbox: deps.sandbox, guard, projects, runs, files, active, background });
   const llmUrl = webSocketUrl(deps.services.llmserver);
   const agentRpc = agentHandlers({
     agent: {

@@ -12,7 +12,8 @@ import {
   SandboxRunner,
 } from '@cyber/sandbox';
 import Docker from 'dockerode';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { sql } from 'kysely';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import WebSocket from 'ws';
 import { startTestApp, type TestApp, type TestUser } from './test-app.js';
 
@@ -137,6 +138,50 @@ describe('run.exec', () => {
       dev,
     );
     expect(list.items[0]).toMatchObject({ runId: result.runId, verdict: 'ok', status: 'finished' });
+  });
+
+  it("answers before the project's size is measured again, and the size follows", async () => {
+    const { id } = await t.call<{ id: string }>('project.create', { name: 'sized', template: 'empty' }, dev);
+    const script = "open('made.bin', 'wb').write(b'x' * 5000)\n";
+    await t.call('fs.write', { projectId: id, path: 'main.py', content: script }, dev);
+    const sizeOf = async (): Promise<number> =>
+      (await t.call<{ project: { sizeBytes: number } }>('project.open', { projectId: id }, dev)).project
+        .sizeBytes;
+    expect(await sizeOf()).toBe(script.length);
+    // A transaction holds the project's row, so the size's UPDATE waits for it in PostgreSQL (the run's own
+    // rows only take a key-share lock on it, which this lock lets through).
+    const { db } = t.database;
+    let release = (): void => undefined;
+    const released = new Promise<void>((resolve) => (release = resolve));
+    let holding = (): void => undefined;
+    const held = new Promise<void>((resolve) => (holding = resolve));
+    const holder = db.transaction().execute(async (trx) => {
+      await trx.selectFrom('projects').select('id').where('id', '=', id).forNoKeyUpdate().execute();
+      holding();
+      await released;
+    });
+    const sizeUpdatesWaiting = async (): Promise<number> => {
+      const { rows } = await sql<{ waiting: number }>`
+        SELECT count(*)::int AS waiting FROM pg_stat_activity
+        WHERE datname = current_database() AND wait_event_type = 'Lock' AND query ILIKE 'update "projects"%'
+      `.execute(db);
+      return rows[0]?.waiting ?? 0;
+    };
+    try {
+      await held;
+      const result = await t.call<ExecResult>(
+        'run.exec',
+        { projectId: id, language: 'python', entry: 'main.py' },
+        dev,
+      );
+      expect(result).toMatchObject({ verdict: 'ok', exitCode: 0 });
+      await vi.waitFor(async () => expect(await sizeUpdatesWaiting()).toBe(1));
+      expect(await sizeOf()).toBe(script.length);
+    } finally {
+      release();
+      await holder;
+    }
+    await vi.waitFor(async () => expect(await sizeOf()).toBe(script.length + 5000));
   });
 
   it('a symlink the run creates is refused by fs.* afterwards', async () => {
