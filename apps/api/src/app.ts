@@ -73,6 +73,11 @@ export interface AppDeps {
   rpcLimits?: RpcLimits;
   /** Fastify logger options (main.ts passes the level); off when absent. */
   logger?: FastifyServerOptions['logger'];
+  /**
+   * Where handlers put work they do not answer after (a project's size after a run); by default one that logs
+   * failures to the app's logger. The app waits for it on close. Tests and benchmarks pass their own to wait.
+   */
+  background?: BackgroundWork;
   /** fetch used to forward calls; the global one by default. */
   fetch?: typeof fetch;
   /** Called on shutdown after the server stopped accepting requests (e.g. closing the verifier). */
@@ -94,7 +99,8 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   const guard = new ProjectAccessGuard(projects);
   const active = new ActiveRuns();
   const liveTurns = new LiveTurns();
-  const background = new BackgroundWork((error) => app.log.error({ err: error }, 'background work failed'));
+  const background =
+    deps.background ?? new BackgroundWork((error) => app.log.error({ err: error }, 'background work failed'));
 
   app.addHook('onClose', async () => {
     active.cancelAll();

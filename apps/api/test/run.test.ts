@@ -181,7 +181,8 @@ describe('run.exec', () => {
       release();
       await holder;
     }
-    await vi.waitFor(async () => expect(await sizeOf()).toBe(script.length + 5000));
+    await t.background.settled();
+    expect(await sizeOf()).toBe(script.length + 5000);
   });
 
   it('a symlink the run creates is refused by fs.* afterwards', async () => {

@@ -21,6 +21,7 @@ import { Redis } from 'ioredis';
 import { callAuthRpc } from '../../llmserver/test/auth-rpc.js';
 import { deleteRedisPrefix } from '../../llmserver/test/redis-keys.js';
 import { buildApp, type AppDeps } from '../src/app.js';
+import { BackgroundWork } from '../src/background-work.js';
 
 /** Password of the bootstrap admin of the test's auth app. */
 const ADMIN_PASSWORD = 'admin-password-for-api-tests';
@@ -55,6 +56,8 @@ export interface TestApp {
   registry: Registry | undefined;
   /** Creates a user through auth (users.create as the admin), logs them in and gives them an API key. */
   user(role: Role): Promise<TestUser>;
+  /** The gateway's background work (a project's size after a run): `settled()` waits for it. */
+  background: BackgroundWork;
   /** Calls the auth app directly (e.g. keys.create with a role cap) as `user`. */
   auth<T = Record<string, unknown>>(method: string, params: unknown, user: TestUser): Promise<T>;
   /** POSTs one JSON-RPC call as `user` (or anonymously) and returns the parsed response. */
@@ -153,8 +156,12 @@ export async function startTestApp(options: TestAppOptions = {}): Promise<TestAp
   const dataDir = await mkdtemp(join(tmpdir(), 'cyber-api-test-'));
   const projectsDir = join(dataDir, 'projects');
   const registry = options.metrics === true ? createMetricsRegistry() : undefined;
+  const background = new BackgroundWork((error) => {
+    throw error;
+  });
   const app = await buildApp({
     database,
+    background,
     authenticate: (headers, meta) => auth.verifier.authenticate(headers, { clientAddress: meta.ip }),
     projectsDir,
     files: { maxFileBytes: 1024 * 1024, maxProjectBytes: 8 * 1024 * 1024, ...options.files },
@@ -195,6 +202,7 @@ export async function startTestApp(options: TestAppOptions = {}): Promise<TestAp
     projectsDir,
     authUrl: auth.url,
     registry,
+    background,
     async user(role) {
       const username = `${role}-${randomBytes(4).toString('hex')}`;
       await auth.call('users.create', { username, role, password: USER_PASSWORD }, admin.accessToken);
