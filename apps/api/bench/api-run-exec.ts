@@ -5,13 +5,14 @@
 //
 //   pnpm --filter @cyber/api bench:run-exec            (needs scripts/infra.sh up and sandbox-images/build.sh)
 //   BENCH_ROUNDS=30 pnpm --filter @cyber/api bench:run-exec
+//   BENCH_PROJECT_FILES=5000 pnpm --filter @cyber/api bench:run-exec   (the gateway's projects hold 5,000 files)
 //
 // The gateway is the real app listening on loopback, called with node:http (as dockerode calls the engine),
 // authenticating each call with @cyber/auth-client's verifier against the real auth app (test/test-app.ts),
-// with the run recorded in PostgreSQL. Between measurements the bench waits for the runner's background work
-// (container removal, pool refill) so it never overlaps the next measurement; the order of gateway and bare
-// alternates each round.
-import { mkdtemp, rm, chmod } from 'node:fs/promises';
+// with the run recorded in PostgreSQL. Between measurements the bench waits for the work done after an answer
+// (the runner's container removal and pool refill, the gateway's re-measure of the project's size) so it never
+// overlaps the next measurement; the order of gateway and bare alternates each round.
+import { chmod, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -33,6 +34,8 @@ import Docker from 'dockerode';
 import { startTestApp, type TestApp, type TestUser } from '../test/test-app.js';
 
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 20);
+/** Files in the gateway's projects (100 bytes each, 50 per folder), as a project with dependencies has. */
+const PROJECT_FILES = Number(process.env.BENCH_PROJECT_FILES ?? 0);
 const WARMUP = 2;
 const COMMAND = ['python3', '-c', 'print(1)'];
 
@@ -57,9 +60,18 @@ async function gateway(warmPoolSize: number): Promise<Gateway> {
   const t = await startTestApp({ sandbox: { runner, maxima } });
   const user = await t.user('developer');
   const { id } = await t.call<{ id: string }>('project.create', { name: 'bench', template: 'empty' }, user);
+  await seedFiles(join(t.projectsDir, id), PROJECT_FILES);
   await t.app.listen({ port: 0, host: '127.0.0.1' });
   const url = `http://127.0.0.1:${(t.app.server.address() as AddressInfo).port}/rpc`;
   return { t, runner, user, projectId: id, workspaceDir: join(t.projectsDir, id), url };
+}
+
+async function seedFiles(workspaceDir: string, count: number): Promise<void> {
+  for (let i = 0; i < count; i += 1) {
+    const folder = join(workspaceDir, 'deps', `d${Math.floor(i / 50)}`);
+    if (i % 50 === 0) await mkdir(folder, { recursive: true });
+    await writeFile(join(folder, `f${i % 50}.js`), 'x'.repeat(100));
+  }
 }
 
 /** Keep-alive, as a script making calls in a row would: the figure is the call, not a TCP handshake. */
@@ -91,6 +103,11 @@ function postJson(url: string, headers: Record<string, string>, body: string): P
     request.once('error', reject);
     request.end(body);
   });
+}
+
+/** Waits for the gateway's work after its answer (the project's size) and the runner's (removal, refill). */
+async function settled(g: Gateway): Promise<void> {
+  await Promise.all([g.t.background.settled(), g.runner.settled()]);
 }
 
 /** One authenticated run.exec over HTTP; returns its latency in ms. */
@@ -227,7 +244,7 @@ async function main(): Promise<void> {
       const warmSteps = [
         async () => {
           const ms = await viaGateway(warm);
-          await warm.runner.settled();
+          await settled(warm);
           if (keep) series['gateway warm']?.push(ms);
         },
         async () => {
@@ -244,7 +261,7 @@ async function main(): Promise<void> {
       const coldSteps = [
         async () => {
           const ms = await viaGateway(cold);
-          await cold.runner.settled();
+          await settled(cold);
           if (keep) series['gateway cold']?.push(ms);
         },
         async () => {
@@ -267,7 +284,9 @@ async function main(): Promise<void> {
   }
 
   const s = Object.fromEntries(Object.entries(series).map(([name, values]) => [name, stats(values)]));
-  console.log(`run.exec python3 -c "print(1)", ${ROUNDS} rounds (+${WARMUP} warm-up), ms`);
+  console.log(
+    `run.exec python3 -c "print(1)", ${ROUNDS} rounds (+${WARMUP} warm-up), ${PROJECT_FILES} files in the project, ms`,
+  );
   for (const [name, { median, p90 }] of Object.entries(s)) {
     console.log(
       `  ${name.padEnd(22)} median ${median.toFixed(1).padStart(7)}  p90 ${p90.toFixed(1).padStart(7)}`,
