@@ -7,10 +7,10 @@ import { rpcServer, type Authenticate, type RpcLimits } from '@cyber/rpc-server'
 import { createRpcServerMetrics, metricsPlugin, type Registry } from '@cyber/telemetry';
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
 import { agentHandlers, type AgentDeps } from './agent/agent-handlers.js';
-import { BackgroundWork } from './background-work.js';
 import { LlmServerModel } from './agent/agent-model.js';
 import { AgentRepository } from './agent/agent.repository.js';
 import { LiveTurns } from './agent/live-turn.js';
+import { BackgroundWork } from './background-work.js';
 import { forwardingHandlers, type ServiceUrls } from './forwarder.js';
 import { ProjectAccessGuard, projectHandlers } from './project-handlers.js';
 import { ProjectFiles } from './project-files.js';
