@@ -167,19 +167,27 @@ describe('run.exec', () => {
       `.execute(db);
       return rows[0]?.waiting ?? 0;
     };
+    await held;
+    const answer = t.call<ExecResult>(
+      'run.exec',
+      { projectId: id, language: 'python', entry: 'main.py' },
+      dev,
+    );
+    // A handler that waits for the size would wait for this test's lock: fail after 10 s, then let it go,
+    // instead of hanging the suite.
+    let timer: NodeJS.Timeout | undefined;
+    const tooLate = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error('run.exec waited for the size update')), 10_000);
+    });
     try {
-      await held;
-      const result = await t.call<ExecResult>(
-        'run.exec',
-        { projectId: id, language: 'python', entry: 'main.py' },
-        dev,
-      );
-      expect(result).toMatchObject({ verdict: 'ok', exitCode: 0 });
+      expect(await Promise.race([answer, tooLate])).toMatchObject({ verdict: 'ok', exitCode: 0 });
       await vi.waitFor(async () => expect(await sizeUpdatesWaiting()).toBe(1));
       expect(await sizeOf()).toBe(script.length);
     } finally {
+      clearTimeout(timer);
       release();
       await holder;
+      await answer.catch(() => undefined);
     }
     await t.background.settled();
     expect(await sizeOf()).toBe(script.length + 5000);
